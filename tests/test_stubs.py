@@ -1,0 +1,91 @@
+"""Solution fences: every student task has one, and the stubbed copy is a usable contract."""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.stubs import FenceError, stub_text, write_student_copy
+from cs_conv.tasks import TASKS, marker
+
+PACKAGE = Path(__file__).resolve().parent.parent / "cs_conv"
+FENCED_SOURCES = sorted(p for p in PACKAGE.rglob("*") if p.suffix in {".py", ".pyx"})
+
+
+def fenced_functions():
+    """Names of the functions holding a fence, found with a plain scan (not the tool under test)."""
+    names = []
+    for path in FENCED_SOURCES:
+        current = None
+        for line in path.read_text().splitlines():
+            match = re.match(r"\s*(?:c?p?def|cdef)\b[^(]*?\b(\w+)\s*\(", line)
+            if match:
+                current = match.group(1)
+            if line.lstrip().startswith("### BEGIN SOLUTION"):
+                names.append(current)
+    return names
+
+
+def test_every_task_has_exactly_one_fence_and_every_fence_a_task():
+    names = fenced_functions()
+    assert sorted(names) == sorted(set(names)), "a function holds more than one fence"
+    assert set(names) == set(TASKS), (f"tasks without a fence: {sorted(set(TASKS) - set(names))}; "
+                                      f"fences without a task: {sorted(set(names) - set(TASKS))}")
+
+
+def test_markers_follow_the_task_numbers():
+    assert marker("conv_forward_naive") == "task2_1"
+    assert marker("softmax_loss") == "task1_5"
+
+
+def test_no_solution_text_survives_in_the_student_copy(tmp_path):
+    written = write_student_copy(PACKAGE, tmp_path / "cs_conv")
+    fence = re.compile(r"^\s*### (BEGIN|END) SOLUTION", re.MULTILINE)
+    for path in written:
+        text = path.read_text() if path.suffix in {".py", ".pyx"} else ""
+        assert not fence.search(text), f"{path.name} still has a fence"
+    assert not any(p.suffix in {".so", ".c"} for p in written), "compiled files must not be copied"
+    layers_stub = (tmp_path / "cs_conv" / "layers.py").read_text()
+    assert "np.pad(" not in layers_stub and "argmax" not in layers_stub
+
+
+def test_stubbed_layers_keep_their_contract_and_raise_with_the_task(tmp_path):
+    write_student_copy(PACKAGE, tmp_path / "cs_conv")
+    spec = importlib.util.spec_from_file_location("stub_layers", tmp_path / "cs_conv" / "layers.py")
+    stub_layers = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(stub_layers)
+    x, w, b = np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 3)), np.zeros(1)
+    with pytest.raises(NotImplementedError, match=r"^Notebook 02, task 2\.1: conv_forward_naive$"):
+        stub_layers.conv_forward_naive(x, w, b, {"stride": 1, "pad": 0})
+    # The given shape checks stay: bad input still gets its ValueError before the stub.
+    with pytest.raises(ValueError, match="x must be 4-D"):
+        stub_layers.conv_forward_naive(np.zeros((4, 4)), w, b, {"stride": 1, "pad": 0})
+    assert "H_out = (H + 2P - D(HH - 1) - 1) // S + 1" in stub_layers.conv_forward_naive.__doc__
+
+
+def test_fence_inside_a_nogil_kernel_becomes_pass():
+    source = (
+        "cdef void im2col_kernel(double[:] x,\n"
+        "                        double[:] cols) noexcept nogil:\n"
+        "    cdef Py_ssize_t i\n"
+        "    ### BEGIN SOLUTION\n"
+        "    cols[0] = x[0]\n"
+        "    ### END SOLUTION\n"
+    )
+    assert stub_text(source).splitlines()[-1] == "    pass  # YOUR CODE HERE (Notebook 04, task 4.1: im2col_kernel)"
+
+
+@pytest.mark.parametrize("source, message", [
+    ("def relu_forward(x):\n    ### BEGIN SOLUTION\n    pass\n", r"<source>:2: BEGIN SOLUTION is never closed"),
+    ("def relu_forward(x):\n    ### END SOLUTION\n", r"<source>:2: END SOLUTION without a BEGIN"),
+    ("def helper(x):\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION\n",
+     r"<source>:2: helper has a solution fence but no entry in TASKS"),
+    ("### BEGIN SOLUTION\n### END SOLUTION\n", r"<source>:1: solution fence is not inside a function"),
+    ("def relu_forward(x):\n    ### BEGIN SOLUTION\n    ### BEGIN SOLUTION\n",
+     r"<source>:3: fence opened inside the fence of line 2"),
+])
+def test_malformed_fences_are_reported_with_their_line(source, message):
+    with pytest.raises(FenceError, match=message):
+        stub_text(source)
