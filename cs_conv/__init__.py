@@ -1,6 +1,10 @@
 """cs_conv: convolutional networks from first principles.
 
-Modules: ``layers`` (loop-based layers), ``im2col`` (im2col in NumPy),
-``im2col_cython`` (the compiled kernels), ``fast_layers`` (im2col layers),
-``gradient_check`` (numeric gradients), ``shapes`` (shared shape checks).
+Layers: ``layers`` (loop-based), ``im2col`` (im2col in NumPy), ``im2col_cython`` (the
+compiled kernels), ``fast_layers`` (im2col layers), ``layer_utils`` (sandwich layers).
+Checks: ``shapes`` (shared shape checks), ``gradient_check`` (numeric gradients).
+Models and training: ``classifiers.cnn`` (ThreeLayerConvNet), ``optim``, ``solver``.
+Data and pictures: ``data`` (digits, X/O, photo, CIFAR-10), ``xo`` (the lecture's X and O),
+``vis`` (filters, feature maps, curves, confusion matrix). ``tasks`` maps every student
+function to its notebook task; ``tour`` is a quick look at all of it.
 """

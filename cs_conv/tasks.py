@@ -31,6 +31,16 @@ TASKS: dict[str, str] = {
     "max_pool_backward_fast": "Notebook 04, task 4.6",
     "avg_pool_forward_fast": "Notebook 04, task 4.7",
     "avg_pool_backward_fast": "Notebook 04, task 4.8",
+    # Notebook 05: a ConvNet that learns (sandwich layers, the model, Adam)
+    "affine_relu_forward": "Notebook 05, task 5.1",
+    "affine_relu_backward": "Notebook 05, task 5.2",
+    "conv_relu_forward": "Notebook 05, task 5.3",
+    "conv_relu_backward": "Notebook 05, task 5.4",
+    "conv_relu_pool_forward": "Notebook 05, task 5.5",
+    "conv_relu_pool_backward": "Notebook 05, task 5.6",
+    "three_layer_forward": "Notebook 05, task 5.7",
+    "three_layer_backward": "Notebook 05, task 5.8",
+    "adam": "Notebook 05, task 5.9",
 }
 
 
