@@ -87,13 +87,19 @@ def as_pair(value, name: str) -> tuple[int, int]:
     return int(pair[0]), int(pair[1])
 
 
-def float_dtype(x: np.ndarray) -> np.dtype:
+def float_dtype(x: np.ndarray, name: str = "x") -> np.dtype:
     """The float dtype a layer computes and returns in: the input's own, or float64 for ints."""
     if np.issubdtype(x.dtype, np.floating):
         return x.dtype
     if np.issubdtype(x.dtype, np.integer) or x.dtype == np.bool_:
         return np.dtype(np.float64)
-    raise ValueError(f"x must hold real numbers, got dtype {x.dtype}")
+    raise ValueError(f"{name} must hold real numbers, got dtype {x.dtype}")
+
+
+def _int_param(value, name: str) -> int:
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+        raise ValueError(f"{name} must be an int, got {value!r}")
+    return int(value)
 
 
 def require_ndim(array: np.ndarray, ndim: int, name: str, layout: str) -> None:
@@ -140,19 +146,20 @@ def conv_geometry(x: np.ndarray, w: np.ndarray, b: np.ndarray | None, conv_param
     require_ndim(w, 4, "w", "(F, C // groups, HH, WW)")
     N, C, H, W = x.shape
     F, C_per_group, HH, WW = w.shape
+    float_dtype(w, "w")
     if b is not None:
         require_shape(b, (F,), "b")
+        float_dtype(b, "b")
 
     stride = as_pair(conv_param.get("stride", 1), "stride")
     pad = as_pair(conv_param.get("pad", 0), "pad")
     dilation = as_pair(conv_param.get("dilation", 1), "dilation")
-    groups = conv_param.get("groups", 1)
+    groups = _int_param(conv_param.get("groups", 1), "groups")
     _at_least(stride, 1, "stride")
     _at_least(dilation, 1, "dilation")
     _at_least(pad, 0, "pad")
-    if not isinstance(groups, (int, np.integer)) or isinstance(groups, bool) or groups < 1:
-        raise ValueError(f"groups must be a positive int, got {groups!r}")
-    groups = int(groups)
+    if groups < 1:
+        raise ValueError(f"groups must be at least 1, got {groups}")
     if C % groups:
         raise ValueError(f"groups={groups} does not divide the input channels C={C}")
     if F % groups:
@@ -208,8 +215,8 @@ def pool_geometry(x: np.ndarray, pool_param: dict) -> PoolGeometry:
     for key in ("pool_height", "pool_width"):
         if key not in pool_param:
             raise ValueError(f"pool_param needs '{key}'")
-    pool = (as_pair(pool_param["pool_height"], "pool_height")[0],
-            as_pair(pool_param["pool_width"], "pool_width")[0])
+    pool = (_int_param(pool_param["pool_height"], "pool_height"),
+            _int_param(pool_param["pool_width"], "pool_width"))
     _at_least(pool, 1, "pool size")
     stride = as_pair(pool_param.get("stride", pool), "stride")
     pad = as_pair(pool_param.get("pad", 0), "pad")

@@ -58,6 +58,10 @@ def conv(x=OK_X, w=OK_W, b=OK_B, **conv_param):
     (lambda: conv(x=np.zeros((1, 4, 5, 5)), w=np.zeros((3, 2, 3, 3)), b=np.zeros(3), groups=2),
      r"groups=2 does not divide the number of filters F=3"),
     (lambda: conv(padding=1), r"conv_param has unknown key\(s\) \['padding'\]"),
+    (lambda: conv(groups=0), r"groups must be at least 1, got 0"),
+    (lambda: conv(groups=1.0), r"groups must be an int, got 1.0"),
+    (lambda: conv(w=OK_W.astype(complex)), r"w must hold real numbers, got dtype complex128"),
+    (lambda: conv(b=OK_B.astype(complex)), r"b must hold real numbers, got dtype complex128"),
 ])
 def test_conv_rejects_bad_input_with_a_clear_message(call, message):
     with pytest.raises(ValueError, match=message):
@@ -83,6 +87,7 @@ POOL = {"pool_height": 2, "pool_width": 2, "stride": 2}
     (np.zeros((1, 1, 3, 3)), {"pool_height": 4, "pool_width": 2, "stride": 1},
      r"pool window \(4, 2\) is larger than the padded input \(3, 3\)"),
     (OK_X, {**POOL, "ceil_mode": "yes"}, r"ceil_mode must be True or False"),
+    (OK_X, {**POOL, "pool_height": (2, 3)}, r"pool_height must be an int, got \(2, 3\)"),
     (OK_X, {**POOL, "size": 2}, r"pool_param has unknown key\(s\) \['size'\]"),
 ])
 def test_pools_reject_bad_input_with_a_clear_message(x, pool_param, message):
