@@ -14,26 +14,12 @@ import numpy as np
 
 from cs_conv.gradient_check import eval_numerical_gradient_array, rel_error
 from cs_conv.layers import conv_backward_naive, conv_forward_naive, max_pool_forward_naive, relu_forward
-
-
-def lecture_x() -> np.ndarray:
-    """The toy ConvNet's 9x9 X: ink (1) on the two diagonals of the inner 7x7, background -1."""
-    image = -np.ones((9, 9))
-    for k in range(1, 8):
-        image[k, k] = image[k, 8 - k] = 1
-    return image
-
-
-def lecture_features() -> np.ndarray:
-    """The three 3x3 features of the toy ConvNet: diagonal, cross and anti-diagonal."""
-    diagonal = np.array([[1, -1, -1], [-1, 1, -1], [-1, -1, 1]], dtype=float)
-    cross = np.array([[1, -1, 1], [-1, 1, -1], [1, -1, 1]], dtype=float)
-    return np.stack([diagonal, cross, diagonal[:, ::-1]])
+from cs_conv.xo import LECTURE_FILTERS, LECTURE_X
 
 
 def show_x_and_o() -> None:
     print("1. The toy ConvNet on the lecture's X (features divided by 9, as in the lecture)")
-    maps, _ = conv_forward_naive(lecture_x()[None, None], lecture_features()[:, None] / 9, np.zeros(3),
+    maps, _ = conv_forward_naive(LECTURE_X[None, None], LECTURE_FILTERS[:, None] / 9, np.zeros(3),
                                  {"stride": 1, "pad": 0})
     rectified, _ = relu_forward(maps)
     pooled, _ = max_pool_forward_naive(rectified, {"pool_height": 2, "pool_width": 2, "stride": 2,
