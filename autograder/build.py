@@ -1,0 +1,196 @@
+"""Compile the student's ``im2col_cython.pyx`` from source, sandboxed, with a cache keyed by content.
+
+Compiling is running student input through Cython and a C compiler, which can read
+any file they are pointed at (``include "..."``, ``cdef extern from "..."``), so
+it happens in the same sandbox as student code, with ``/build`` the only writable
+folder. Any compiled file in the submission is ignored: only ``.pyx``/``.pxd``/``.pxi``
+source is compiled.
+
+The cache key hashes the sources with everything else that shapes the result
+(Cython and Python versions, compiler flags, this recipe's version), so a cache
+hit is the same library a fresh build would give; re-grading skips the compiler.
+Compile errors are cached too (they are deterministic); time-outs and sandbox
+faults are not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.metadata
+import json
+import os
+import shutil
+import sys
+import sysconfig
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from autograder.child import SandboxFailure, describe_exit, run_capped
+from autograder.limits import Limits
+from autograder.sandbox import BUILD_DIR, SETUP_FAILED, SITE_DIR, Sandbox, interpreter, package_dirs
+from autograder.student import clean
+
+RECIPE = "cs-conv-autograder build v1"
+MODULE = "im2col_cython"
+EXT_SUFFIX = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
+# The same directives setup.py uses, so the student's code behaves as it did for them.
+DIRECTIVES = {"language_level": 3, "boundscheck": False, "wraparound": False,
+              "initializedcheck": False, "cdivision": True}
+CFLAGS = ["-shared", "-fPIC", "-O2", "-fwrapv", "-fno-strict-aliasing", "-DNDEBUG", "-w"]
+BUILD_PACKAGES = ("Cython", "cython", "numpy")
+LOG_CHARS = 1500
+
+# Runs inside the sandbox: Cython to C, then C to a shared library. Exit 2 = compile error.
+BUILD_SOURCE = """
+import os, subprocess, sys
+config = __import__("json").loads(sys.argv[1])
+sys.path.append(config["site"])
+os.chdir(config["build"])
+from Cython.Compiler import Main
+options = Main.CompilationOptions(Main.default_options, compiler_directives=config["directives"],
+                                  language_level=3)
+result = Main.compile_single("cs_conv/im2col_cython.pyx", options, full_module_name="cs_conv.im2col_cython")
+if result.num_errors:
+    sys.exit(2)
+command = [config["cc"], *config["cflags"], "-I", config["include"], "-I", config["numpy_include"],
+           "cs_conv/im2col_cython.c", "-o", "cs_conv/im2col_cython" + config["suffix"]]
+sys.exit(2 if subprocess.run(command).returncode else 0)
+"""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    ok: bool
+    cached: bool
+    message: str  # "" when ok; else what went wrong, for the report
+    library: Path | None
+    seconds: float
+
+
+def source_key(sources: dict[str, bytes]) -> str:
+    """The cache key for these Cython sources (relative name -> bytes) under this recipe."""
+    digest = hashlib.sha256()
+    toolchain = (RECIPE, importlib.metadata.version("Cython"), sys.version, EXT_SUFFIX,
+                 json.dumps(DIRECTIVES, sort_keys=True), " ".join(CFLAGS), compiler())
+    for part in toolchain:
+        digest.update(part.encode() + b"\0")
+    for name in sorted(sources):
+        digest.update(name.encode() + b"\0" + hashlib.sha256(sources[name]).digest())
+    return digest.hexdigest()
+
+
+def compiler() -> str:
+    found = shutil.which("cc") or shutil.which("gcc")
+    if not found:
+        raise RuntimeError("the grader needs a C compiler (cc or gcc) to build im2col_cython.pyx")
+    return os.path.realpath(found)
+
+
+def default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "cs-conv-autograder" / "builds"
+
+
+def build_extension(sources: dict[str, bytes], cache_dir: Path, sandbox: Sandbox, limits: Limits,
+                    scratch: Path) -> BuildResult:
+    """The compiled ``im2col_cython`` for these sources, from the cache or from a sandboxed build."""
+    started = time.perf_counter()
+    key = source_key(sources)
+    entry = cache_dir / key[:2] / key
+    hit = _read_entry(entry)
+    if hit is not None:
+        ok, message = hit
+        return BuildResult(ok, True, message, entry / (MODULE + EXT_SUFFIX) if ok else None,
+                           time.perf_counter() - started)
+    work = scratch / "build"
+    (work / "cs_conv").mkdir(parents=True)
+    for name, data in sources.items():
+        (work / "cs_conv" / name).write_bytes(data)
+    (work / "cs_conv" / "__init__.py").write_bytes(b"")
+    if sandbox.identity is not None:
+        for path in [work, *work.rglob("*")]:
+            os.chown(path, sandbox.identity.uid, sandbox.identity.gid)
+    ok, message, cacheable = _compile(work, sandbox, limits, scratch)
+    library = work / "cs_conv" / (MODULE + EXT_SUFFIX)
+    if ok and not library.is_file():
+        ok, message = False, "the compiler reported success but produced no library"
+    if cacheable:
+        entry = _store_entry(cache_dir, key, ok, message, library if ok else None)
+    return BuildResult(ok, False, message, (entry if cacheable else work / "cs_conv") / (MODULE + EXT_SUFFIX)
+                       if ok else None, time.perf_counter() - started)
+
+
+def _compile(work: Path, sandbox: Sandbox, limits: Limits, scratch: Path) -> tuple[bool, str, bool]:
+    """Run the build in the sandbox: (ok, message, whether the outcome may be cached)."""
+    packages = package_dirs(BUILD_PACKAGES)
+    numpy_dir = next(p for p in packages if p.name == "numpy")
+    isolated = sandbox.isolated
+    config = {
+        "site": SITE_DIR if isolated else str(_site_links(scratch, packages)),
+        "build": BUILD_DIR if isolated else str(work),
+        "directives": DIRECTIVES,
+        "cc": compiler(),
+        "cflags": CFLAGS,
+        "include": sysconfig.get_config_var("INCLUDEPY"),
+        "numpy_include": (f"{SITE_DIR}/numpy" if isolated else str(numpy_dir)) + "/_core/include",
+        "suffix": EXT_SUFFIX,
+    }
+    argv = [str(interpreter()), "-I", "-S", "-B", "-c", BUILD_SOURCE, json.dumps(config)]
+    binds = sandbox.binds(packages, None, work)
+    command = sandbox.command(argv, [], scratch, binds, limits.build_memory_bytes, limits.build_seconds)
+    code, output, timed_out = run_capped(command, limits.build_seconds, limits.output_keep_bytes,
+                                         limits.output_max_bytes, cwd=scratch, supervised=sandbox.isolated)
+    log = _trim(output)
+    if timed_out:
+        return False, f"the build took longer than {limits.build_seconds:g} s and was stopped", False
+    if code == SETUP_FAILED and "sandbox setup failed" in output:
+        raise SandboxFailure(output.strip()[-500:])
+    if code == 0:
+        return True, "", True
+    if code == 2:
+        return False, f"compile error: {log}", True
+    return False, f"the build failed: {describe_exit(code)}; {log}", False
+
+
+def _site_links(scratch: Path, packages: list[Path]) -> Path:
+    site = scratch / "build-site"
+    site.mkdir(exist_ok=True)
+    for folder in packages:
+        link = site / folder.name
+        if not link.exists():
+            link.symlink_to(folder)
+    return site
+
+
+def _trim(output: str) -> str:
+    """The compiler's complaint, without the noise that differs between builds."""
+    lines = [line for line in output.splitlines() if line.strip() and "warning:" not in line]
+    return clean(" | ".join(lines)[-LOG_CHARS:], LOG_CHARS)
+
+
+def _read_entry(entry: Path) -> tuple[bool, str] | None:
+    try:
+        record = json.loads((entry / "result.json").read_text())
+    except (OSError, ValueError):
+        return None
+    ok, message = bool(record.get("ok")), str(record.get("message", ""))
+    if ok and not (entry / (MODULE + EXT_SUFFIX)).is_file():
+        return None
+    return ok, message
+
+
+def _store_entry(cache_dir: Path, key: str, ok: bool, message: str, library: Path | None) -> Path:
+    """Write the entry under a temporary name and rename it into place (another worker may race us)."""
+    final = cache_dir / key[:2] / key
+    final.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".tmp-", dir=final.parent))
+    if library is not None:
+        shutil.copy2(library, staging / library.name)
+    (staging / "result.json").write_text(json.dumps({"ok": ok, "message": message}))
+    try:
+        os.rename(staging, final)
+    except OSError:  # someone else stored the same key first: theirs is as good as ours
+        shutil.rmtree(staging, ignore_errors=True)
+    return final

@@ -1,0 +1,87 @@
+"""Notebook 04, tasks 4.1-4.2: the compiled kernels behind im2col_cython and col2im_cython.
+
+Students write the ``nogil`` kernels; the checks call the ``def`` wrappers, which is
+how every other part of the kit uses them. Judged against the grader's own gather
+in the kit's documented layout (see ``cs_conv/im2col.py``)::
+
+    cols[n, (c*HH + kh)*WW + kw, i*W_out + j] = xpad[n, c, i*S_h + kh*D_h, j*S_w + kw*D_w]
+
+im2col copies values, so it must match exactly; col2im adds them up (its adjoint).
+The rectangular cases are there for CS231n's old bug of using the field height
+where the width belongs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from autograder import expect, judge, reference
+from autograder.cases import Case, Check, Context, traceable
+
+MODULE = "cs_conv.im2col_cython"
+Pair = int | tuple[int, int]
+
+
+@dataclass(frozen=True)
+class ColsGeometry:
+    name: str
+    x: tuple[int, int, int, int]
+    kernel: tuple[int, int]
+    pad: Pair
+    stride: Pair
+    dilation: Pair = 1
+    dtype: type = np.float64
+    tiny: bool = False
+
+    @property
+    def param(self) -> dict[str, Pair]:
+        return {"pad": self.pad, "stride": self.stride, "dilation": self.dilation}
+
+    def args(self) -> tuple[Pair, ...]:
+        tail = (self.dilation,) if self.dilation != 1 else ()
+        return (*self.kernel, self.pad, self.stride, *tail)
+
+
+GEOMETRIES = (
+    ColsGeometry("tiny 1x1x4x4 input, 2x2 kernel, stride 2", (1, 1, 4, 4), (2, 2), 0, 2, tiny=True),
+    ColsGeometry("stride 1, pad 1", (2, 3, 5, 5), (3, 3), 1, 1),
+    ColsGeometry("stride 2, pad 0", (2, 3, 7, 7), (3, 3), 0, 2),
+    ColsGeometry("stride 3, pad 2", (2, 2, 8, 8), (3, 3), 2, 3),
+    ColsGeometry("rectangular 2x3 kernel on a 5x7 input", (2, 2, 5, 7), (2, 3), 1, 1),
+    ColsGeometry("rectangular 3x2 kernel, stride 2", (1, 3, 6, 5), (3, 2), 0, 2),
+    ColsGeometry("per-axis stride (2, 1) and pad (0, 2)", (1, 2, 7, 5), (3, 2), (0, 2), (2, 1)),
+    ColsGeometry("dilation 2", (2, 2, 7, 7), (3, 3), 2, 1, dilation=2),
+    ColsGeometry("batch 1, one channel", (1, 1, 6, 6), (3, 3), 1, 1),
+    ColsGeometry("kernel as large as the padded input", (1, 2, 3, 3), (5, 5), 1, 1),
+    ColsGeometry("float32", (2, 3, 6, 6), (3, 3), 1, 1, dtype=np.float32),
+    ColsGeometry("larger random", (4, 3, 16, 16), (5, 5), 2, 1),
+)
+
+
+def im2col_case(g: ColsGeometry) -> Case:
+    def run(ctx: Context) -> None:
+        x: np.ndarray = (traceable(g.x) if g.tiny else ctx.rng.standard_normal(g.x)).astype(g.dtype)
+        expected = reference.im2col(x, *g.kernel, g.param)
+        answer = ctx.call("im2col_cython", x, *g.args(), names={"x": x})
+        got = judge.array(answer.value, "cols", expected.shape, g.dtype)
+        expect.finish([judge.close(got, expected, "cols", judge.EXACT)], answer.mutated)
+    return Case("im2col_cython", g.name, 1, run, random=not g.tiny)
+
+
+def col2im_case(g: ColsGeometry) -> Case:
+    def run(ctx: Context) -> None:
+        shape = reference.im2col(np.zeros(g.x), *g.kernel, g.param).shape
+        cols: np.ndarray = (traceable(shape) if g.tiny else ctx.rng.standard_normal(shape)).astype(g.dtype)
+        expected = reference.col2im(cols, g.x, *g.kernel, g.param)
+        answer = ctx.call("col2im_cython", cols, *g.x, *g.args(), names={"cols": cols})
+        got = judge.array(answer.value, "dx", g.x, g.dtype)
+        expect.finish([judge.close(got, expected, "dx", judge.tolerance_for(g.dtype))], answer.mutated)
+    return Case("col2im_cython", g.name, 1, run, random=not g.tiny)
+
+
+CHECKS = (
+    Check("im2col_cython", MODULE, "4.1", tuple(im2col_case(g) for g in GEOMETRIES)),
+    Check("col2im_cython", MODULE, "4.2", tuple(col2im_case(g) for g in GEOMETRIES)),
+)

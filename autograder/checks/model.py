@@ -1,0 +1,223 @@
+"""Notebook 05: sandwich layers, ThreeLayerConvNet's forward and backward passes, Adam.
+
+A sandwich's cache is a tuple of its layers' caches, and the model's cache holds the
+sandwiches': sending a grader-built cache would mean sending intermediate results the
+student is asked to compute, so each backward case keeps the student's own forward
+result in the sandboxed process and passes it back by reference. A forward pass that
+fails therefore costs its backward pass too, and the message says so.
+
+The sandboxes set ``CS_CONV_LAYERS=naive``, so the sandwiches use the student's loop
+layers: a slip in the fast layers costs points there, not here.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from autograder import expect, judge, reference
+from autograder.cases import Case, Check, Context
+from autograder.student import Mapping, Ref, StudentFailure
+
+UTILS = "cs_conv.layer_utils"
+CNN = "cs_conv.classifiers.cnn"
+OPTIM = "cs_conv.optim"
+POOL2 = {"pool_height": 2, "pool_width": 2, "stride": 2}
+
+
+def _forward_first(ctx: Context, forward: str, args: tuple[Any, ...], on: str | None = None) -> None:
+    """Run the student's forward pass and keep its result as ``fwd`` for the backward pass."""
+    try:
+        ctx.call(forward, *args, keep="fwd", select=[], echo=False, on=on)
+    except StudentFailure as failure:
+        failure.message = f"{forward}, which makes the cache, failed: {failure.message}"
+        raise
+
+
+# ---------------------------------------------------------------- sandwich layers
+
+
+def sandwich_reference(kind: str, x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict | None):
+    """Forward output and a function giving (dx, dw, db) for an upstream gradient."""
+    if kind == "affine_relu":
+        a = reference.affine_forward(x, w, b)
+
+        def back(dout: np.ndarray):
+            return reference.affine_backward(reference.relu_backward(dout, a), x, w)
+        return reference.relu_forward(a), back
+    assert conv_param is not None
+    a = reference.conv_forward(x, w, b, conv_param)
+    s = reference.relu_forward(a)
+    if kind == "conv_relu":
+        def back_conv(dout: np.ndarray):
+            return reference.conv_backward(reference.relu_backward(dout, a), x, w, conv_param)
+        return s, back_conv
+
+    def back_pool(dout: np.ndarray):
+        ds = reference.max_pool_backward(dout, s, POOL2)
+        return reference.conv_backward(reference.relu_backward(ds, a), x, w, conv_param)
+    return reference.max_pool_forward(s, POOL2), back_pool
+
+
+def sandwich_cases(kind: str, backward: bool) -> tuple[Case, ...]:
+    setups: list[tuple[str, tuple[int, ...], tuple[int, ...], dict[str, Any] | None, type]]
+    if kind == "affine_relu":
+        setups = [("random", (4, 3, 2, 2), (12, 6), None, np.float64),
+                  ("batch 1", (1, 5), (5, 3), None, np.float64),
+                  ("float32", (3, 7), (7, 5), None, np.float32)]
+    else:
+        setups = [("stride 1, pad 1", (2, 3, 6, 6), (4, 3, 3, 3), {"stride": 1, "pad": 1}, np.float64),
+                  ("stride 2, pad 0", (2, 2, 9, 9), (3, 2, 3, 3), {"stride": 2, "pad": 0}, np.float64),
+                  ("float32", (2, 3, 6, 6), (4, 3, 3, 3), {"stride": 1, "pad": 1}, np.float32)]
+    forward_name, backward_name = f"{kind}_forward", f"{kind}_backward"
+    cases = []
+    for name, x_shape, w_shape, conv_param, dtype in setups:
+        def run(ctx: Context, x_shape=x_shape, w_shape=w_shape, conv_param=conv_param, dtype=dtype) -> None:
+            x = ctx.rng.standard_normal(x_shape).astype(dtype)
+            w = (ctx.rng.standard_normal(w_shape) / np.sqrt(np.prod(w_shape[1:]))).astype(dtype)
+            b = (0.1 * ctx.rng.standard_normal(w_shape[0] if conv_param else w_shape[1])).astype(dtype)
+            args: tuple[Any, ...] = (x, w, b) if conv_param is None else (x, w, b, conv_param)
+            if kind == "conv_relu_pool":
+                args = (*args, POOL2)
+            out, back = sandwich_reference(kind, x, w, b, conv_param)
+            if not backward:
+                expect.forward(ctx, forward_name, args, {"x": x, "w": w, "b": b}, out, dtype)
+                return
+            _forward_first(ctx, forward_name, args)
+            dout = ctx.rng.standard_normal(out.shape).astype(dtype)
+            dx, dw, db = back(dout)
+            expect.gradients(ctx, backward_name, (dout, Ref("fwd", (1,))), {"dout": dout},
+                             {"dx": dx, "dw": dw, "db": db}, dtype)
+        cases.append(Case(backward_name if backward else forward_name, name, 1, run))
+    return tuple(cases)
+
+
+# ---------------------------------------------------------------- ThreeLayerConvNet
+
+MODEL_SETUPS = (
+    # name, (C, H, W), filters, filter size, hidden, classes, N, dtype
+    ("3x3 filters on 2x8x8 images", (2, 8, 8), 3, 3, 7, 5, 3, np.float64),
+    ("5x5 filters on 1x9x9 images", (1, 9, 9), 2, 5, 6, 4, 2, np.float64),
+    ("float32 model", (2, 8, 8), 3, 3, 7, 5, 3, np.float32),
+)
+
+
+def model_reference(X: np.ndarray, p: dict[str, np.ndarray], conv_param: dict):
+    """Scores, and a function giving every parameter's gradient for upstream dscores."""
+    a1 = reference.conv_forward(X, p["W1"], p["b1"], conv_param)
+    r1 = reference.relu_forward(a1)
+    p1 = reference.max_pool_forward(r1, POOL2)
+    a2 = reference.affine_forward(p1, p["W2"], p["b2"])
+    r2 = reference.relu_forward(a2)
+    scores = reference.affine_forward(r2, p["W3"], p["b3"])
+
+    def back(dscores: np.ndarray) -> dict[str, np.ndarray]:
+        grads = {}
+        dr2, grads["W3"], grads["b3"] = reference.affine_backward(dscores, r2, p["W3"])
+        dp1, grads["W2"], grads["b2"] = reference.affine_backward(reference.relu_backward(dr2, a2), p1, p["W2"])
+        dr1 = reference.max_pool_backward(dp1, r1, POOL2)
+        _, grads["W1"], grads["b1"] = reference.conv_backward(reference.relu_backward(dr1, a1), X, p["W1"],
+                                                              conv_param)
+        return grads
+    return scores, back
+
+
+def model_cases(backward: bool) -> tuple[Case, ...]:
+    function = "three_layer_backward" if backward else "three_layer_forward"
+    cases = []
+    for name, dims, F, size, hidden, classes, N, dtype in MODEL_SETUPS:
+        def run(ctx: Context, dims=dims, F=F, size=size, hidden=hidden, classes=classes, N=N, dtype=dtype) -> None:
+            C, H, W = dims
+            pad = (size - 1) // 2
+            pooled = ((H + 2 * pad - size + 1) // 2) * ((W + 2 * pad - size + 1) // 2)
+            shapes = {"W1": (F, C, size, size), "b1": (F,), "W2": (F * pooled, hidden), "b2": (hidden,),
+                      "W3": (hidden, classes), "b3": (classes,)}
+            params = {k: (ctx.rng.standard_normal(s) * (0.5 if k.startswith("W") else 0.1)).astype(dtype)
+                      for k, s in shapes.items()}
+            X = ctx.rng.standard_normal((N, *dims)).astype(dtype)
+            ctx.call("ThreeLayerConvNet", kwargs={
+                "input_dim": dims, "num_filters": F, "filter_size": size, "hidden_dim": hidden,
+                "num_classes": classes, "weight_scale": 1e-2, "reg": 0.0, "dtype": np.dtype(dtype).name, "seed": 0,
+            }, keep="model", select=[], echo=False)
+            for key, value in params.items():
+                ctx.setitem("model", "params", key, value)
+            scores, back = model_reference(X, params, {"stride": 1, "pad": pad})
+            if not backward:
+                answer = ctx.call("three_layer_forward", X, on="model", select=[(0,)], names={"X": X})
+                got, _ = judge.unpack(answer.value, ("scores", "cache"))
+                array = judge.array(got, "scores", scores.shape, dtype)
+                expect.finish([judge.close(array, scores, "scores", judge.tolerance_for(dtype))], answer.mutated)
+                return
+            _forward_first(ctx, "three_layer_forward", (X,), on="model")
+            dscores = ctx.rng.standard_normal(scores.shape).astype(dtype)
+            expected = back(dscores)
+            answer = ctx.call("three_layer_backward", dscores, Ref("fwd", (1,)), on="model", names={"dscores": dscores})
+            grads = answer.value
+            if not isinstance(grads, Mapping):
+                raise judge.Fail(f"returned {judge.describe(grads)}, expected a dict of gradients")
+            missing = [k for k in shapes if k not in grads.items]
+            if missing:
+                raise judge.Fail(f"the gradients have no {', '.join(missing)}")
+            got = {k: judge.array(grads.items[k], f"grads['{k}']", shapes[k], dtype) for k in shapes}
+            tol = judge.tolerance_for(dtype)
+            expect.finish([judge.close(got[k], expected[k], f"grads['{k}']", tol) for k in shapes], answer.mutated)
+        cases.append(Case(function, name, 1, run))
+    return tuple(cases)
+
+
+# ---------------------------------------------------------------- Adam
+
+
+def adam_case(name: str, steps: int, config: dict[str, float] | None, dtype: type = np.float64) -> Case:
+    def run(ctx: Context) -> None:
+        w: np.ndarray = ctx.rng.standard_normal((4, 5)).astype(dtype)
+        state: dict[str, Any] = dict(config or {})
+        expected_w = w
+        previous: Ref | None = None
+        for step in range(steps):
+            dw: np.ndarray = ctx.rng.standard_normal((4, 5)).astype(dtype)
+            expected_w, state = reference.adam(expected_w, dw, state)
+            if previous is None:
+                w_arg: Any = w
+                args: tuple[Any, ...] = (w_arg, dw) if config is None else (w_arg, dw, dict(config))
+            else:
+                args = (Ref(previous.name, (0,)), dw, Ref(previous.name, (1,)))
+            answer = ctx.call("adam", *args, keep=f"step{step}", names={"w": w, "dw": dw})
+            previous = Ref(f"step{step}")
+            next_w, got_config = judge.unpack(answer.value, ("next_w", "config"))
+            got_w = judge.array(next_w, "next_w", w.shape, dtype)
+            if not isinstance(got_config, Mapping):
+                raise judge.Fail(f"config is {judge.describe(got_config)}, expected a dict")
+            items = got_config.items
+            where = f" after step {step + 1}"
+            if "t" not in items or judge.scalar(items["t"], "config['t']") != state["t"]:
+                raise judge.Fail(f"config['t'] is not the number of steps taken{where}")
+            tol = judge.tolerance_for(dtype)
+            problems = [judge.close(got_w, expected_w, "next_w" + where, tol)]
+            for key in ("m", "v"):
+                if key not in items:
+                    raise judge.Fail(f"config has no '{key}'{where}")
+                got = judge.array(items[key], f"config['{key}']", w.shape, None)
+                problems.append(judge.close(got, state[key], f"config['{key}']{where}", tol))
+            expect.finish(problems, answer.mutated)
+    return Case("adam", name, 1, run)
+
+
+CHECKS = (
+    Check("affine_relu_forward", UTILS, "5.1", sandwich_cases("affine_relu", False)),
+    Check("affine_relu_backward", UTILS, "5.2", sandwich_cases("affine_relu", True)),
+    Check("conv_relu_forward", UTILS, "5.3", sandwich_cases("conv_relu", False)),
+    Check("conv_relu_backward", UTILS, "5.4", sandwich_cases("conv_relu", True)),
+    Check("conv_relu_pool_forward", UTILS, "5.5", sandwich_cases("conv_relu_pool", False)),
+    Check("conv_relu_pool_backward", UTILS, "5.6", sandwich_cases("conv_relu_pool", True)),
+    Check("three_layer_forward", CNN, "5.7", model_cases(False)),
+    Check("three_layer_backward", CNN, "5.8", model_cases(True)),
+    Check("adam", OPTIM, "5.9", (
+        adam_case("first step from the defaults", 1, None),
+        adam_case("three steps carry m, v and t", 3, None),
+        adam_case("custom learning rate and betas", 2, {"learning_rate": 1e-2, "beta1": 0.8, "beta2": 0.99,
+                                                        "epsilon": 1e-6}),
+        adam_case("float32 parameters", 2, None, np.float32),
+    )),
+)

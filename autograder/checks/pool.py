@@ -1,0 +1,109 @@
+"""Pooling: max and average, forward and backward, naive (Notebook 03) and fast (Notebook 04).
+
+Inputs for max pooling are distinct values at least 0.05 apart, so no window ties
+and the max-pool function is linear within the numeric step; the ``tied maxima``
+case is the one exception, judged by the first-maximum rule with the reference's
+analytic gradient. ``pad 1`` feeds all-negative inputs, so padding that is allowed
+to win (zeros instead of -inf) shows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from autograder import expect, judge, reference
+from autograder.cases import Case, Context, distinct, traceable
+from autograder.numeric import numeric_gradient
+
+STEP = 1e-3
+
+
+@dataclass(frozen=True)
+class PoolGeometry:
+    name: str
+    x: tuple[int, int, int, int]
+    param: dict[str, Any] = field(hash=False)
+    dtype: type = np.float64
+    tiny: bool = False
+    negative: bool = False  # every input below zero
+    ties: bool = False  # small integers, so windows tie (max-pool backward only)
+    large: bool = False
+    x_dtype: type | None = None  # integer input (forward only)
+
+
+def window(h: int, w: int, **more: Any) -> dict[str, Any]:
+    return {"pool_height": h, "pool_width": w, **more}
+
+
+GEOMETRIES = (
+    PoolGeometry("tiny 4x4 input, 2x2 windows, stride 2", (1, 1, 4, 4), window(2, 2, stride=2), tiny=True),
+    PoolGeometry("overlapping 3x3 windows, stride 2", (2, 2, 7, 7), window(3, 3, stride=2)),
+    PoolGeometry("overlapping 2x2 windows, stride 1", (1, 2, 5, 5), window(2, 2, stride=1)),
+    PoolGeometry("rectangular 2x3 windows on a 6x9 input", (2, 2, 6, 9), window(2, 3, stride=(2, 3))),
+    PoolGeometry("pad 1, negative inputs", (2, 2, 5, 5), window(3, 3, stride=2, pad=1), negative=True),
+    PoolGeometry("ceil_mode", (1, 2, 7, 7), window(2, 2, stride=2, ceil_mode=True)),
+    PoolGeometry("ceil_mode with pad 1", (1, 2, 8, 8), window(3, 3, stride=2, pad=1, ceil_mode=True),
+                 negative=True),
+    PoolGeometry("batch 1, one channel", (1, 1, 6, 6), window(2, 2, stride=2)),
+    PoolGeometry("float32", (2, 3, 6, 6), window(2, 2, stride=2), dtype=np.float32),
+    PoolGeometry("tied maxima go to the first", (2, 2, 6, 6), window(3, 3, stride=1), ties=True),
+    PoolGeometry("integer input", (2, 2, 6, 6), window(2, 2, stride=2), x_dtype=np.int64),
+    PoolGeometry("larger random", (4, 3, 16, 16), window(2, 2, stride=2), large=True),
+)
+
+
+def pool_input(ctx: Context, g: PoolGeometry) -> np.ndarray:
+    if g.tiny:
+        x = traceable(g.x, 0.1)
+    elif g.ties:
+        x = ctx.rng.integers(-1, 2, size=g.x).astype(np.float64)
+    else:
+        x = distinct(ctx.rng, g.x)
+        if g.negative:
+            x = x - x.max() - 0.5
+    if g.x_dtype is not None:
+        return ctx.rng.integers(-5, 6, size=g.x).astype(g.x_dtype)
+    return x.astype(g.dtype)
+
+
+REFERENCES = {
+    "max": (reference.max_pool_forward, reference.max_pool_backward),
+    "avg": (reference.avg_pool_forward, reference.avg_pool_backward),
+}
+
+
+def forward_case(function: str, kind: str, g: PoolGeometry) -> Case:
+    def run(ctx: Context) -> None:
+        x = pool_input(ctx, g)
+        expected = REFERENCES[kind][0](x, g.param)
+        # Max pooling copies values: float32 results must be exact.
+        tol = judge.EXACT if kind == "max" else None
+        expect.forward(ctx, function, (x, g.param), {"x": x}, expected, judge.float_dtype(x.dtype), tol)
+    return Case(function, g.name, 1, run, random=not g.tiny)
+
+
+def backward_case(function: str, kind: str, g: PoolGeometry) -> Case:
+    def run(ctx: Context) -> None:
+        forward, backward = REFERENCES[kind]
+        x = pool_input(ctx, g)
+        out_shape = forward(x, g.param).shape
+        dout: np.ndarray = traceable(out_shape, 0.1, 1.0) if g.tiny else ctx.rng.standard_normal(out_shape)
+        dout = dout.astype(g.dtype)
+        if g.large or g.ties:
+            dx = backward(dout, x, g.param)
+        else:
+            dx = numeric_gradient(lambda v: forward(v, g.param), x, dout, STEP)
+        expect.gradients(ctx, function, (dout, (x, g.param)), {"dout": dout, "x": x}, {"dx": dx}, g.dtype)
+    return Case(function, g.name, 1, run, random=not g.tiny)
+
+
+def forward_cases(function: str, kind: str) -> tuple[Case, ...]:
+    return tuple(forward_case(function, kind, g) for g in GEOMETRIES if not g.ties)
+
+
+def backward_cases(function: str, kind: str) -> tuple[Case, ...]:
+    return tuple(backward_case(function, kind, g) for g in GEOMETRIES
+                 if g.x_dtype is None and (kind == "max" or not g.ties))

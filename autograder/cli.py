@@ -1,0 +1,152 @@
+"""``python -m autograder grade PATH`` and ``python -m autograder grade-all DIR``.
+
+``grade`` exits 0 whenever grading itself worked, whatever the score; 1 when the
+grader failed (the report says why); 2 for bad arguments. See ``autograder.report``
+for the JSON it writes. ``serve`` is grade-all's worker: it reads one JSON request
+per line on stdin (``{"path": ..., "out": ...}``), writes that submission's JSON
+report to ``out`` and answers one line on stdout (``{"ok": true}``, or
+``{"error": ...}`` when the grader itself failed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from autograder import catalog
+from autograder.build import default_cache_dir
+from autograder.grade import Settings, grade
+from autograder.limits import Limits, parse_size
+from autograder.report import FORMATS, render
+from autograder.sandbox import SANDBOX_UIDS, Sandbox, default_identity
+
+
+def _limit_options(parser: argparse.ArgumentParser) -> None:
+    defaults = Limits()
+    group = parser.add_argument_group("limits")
+    group.add_argument("--case-timeout", type=float, default=defaults.case_seconds, metavar="S",
+                       help="wall clock per case, seconds (default %(default)s)")
+    group.add_argument("--submission-timeout", type=float, default=defaults.submission_seconds, metavar="S",
+                       help="wall clock per submission, build included (default %(default)s)")
+    group.add_argument("--build-timeout", type=float, default=defaults.build_seconds, metavar="S",
+                       help="wall clock for compiling im2col_cython.pyx (default %(default)s)")
+    group.add_argument("--memory", type=parse_size, default=defaults.memory_bytes, metavar="SIZE",
+                       help="address space of each student process, e.g. 2G (default 2G)")
+    group.add_argument("--processes", type=int, default=defaults.processes, metavar="N",
+                       help="processes and threads a sandbox may hold (default %(default)s)")
+    group.add_argument("--output-limit", type=parse_size, default=defaults.output_max_bytes, metavar="SIZE",
+                       help="output a student process may print before it is stopped (default 8M)")
+    group.add_argument("--file-size", type=parse_size, default=defaults.file_bytes, metavar="SIZE",
+                       help="largest file a student process may write, in its private /tmp (default 64M)")
+    parser.add_argument("--only", metavar="PATTERNS",
+                        help="comma-separated functions (fnmatch patterns) to grade, e.g. conv_*_naive")
+    parser.add_argument("--cache", type=Path, default=default_cache_dir(), metavar="DIR",
+                        help="build cache folder (default %(default)s)")
+    parser.add_argument("--no-namespaces", action="store_true",
+                        help="do not use Linux namespaces even where they work (weaker isolation)")
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    limits = Limits(case_seconds=args.case_timeout, submission_seconds=args.submission_timeout,
+                    build_seconds=args.build_timeout, memory_bytes=args.memory, processes=args.processes,
+                    output_max_bytes=args.output_limit, file_bytes=args.file_size)
+    only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
+    return Settings(limits=limits, cache_dir=args.cache, only=only, uid=getattr(args, "uid", None),
+                    namespaces=False if args.no_namespaces else None)
+
+
+def _forwarded(args: argparse.Namespace) -> list[str]:
+    """The options grade-all passes on to each ``grade`` it runs."""
+    options = ["--case-timeout", str(args.case_timeout), "--submission-timeout", str(args.submission_timeout),
+               "--build-timeout", str(args.build_timeout), "--memory", str(args.memory),
+               "--processes", str(args.processes), "--output-limit", str(args.output_limit),
+               "--file-size", str(args.file_size), "--cache", str(args.cache)]
+    if args.only:
+        options += ["--only", args.only]
+    if args.no_namespaces:
+        options.append("--no-namespaces")
+    return options
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="python -m autograder", description="The cs_conv autograder.")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    one = commands.add_parser("grade", help="grade one submission folder (it holds cs_conv/)")
+    one.add_argument("path", type=Path)
+    one.add_argument("--format", choices=FORMATS, default="text")
+    one.add_argument("--out", type=Path, help="write the report here instead of to stdout")
+    one.add_argument("--uid", type=int, help="user id sandboxes run as when grading as root (default: a free "
+                     f"one of {SANDBOX_UIDS.start}-{SANDBOX_UIDS.stop - 1}, held for the run)")
+    _limit_options(one)
+
+    many = commands.add_parser("grade-all", help="grade every submission folder under DIR")
+    many.add_argument("dir", type=Path)
+    many.add_argument("--workers", type=int, default=1, metavar="N")
+    many.add_argument("--csv", type=Path, required=True, metavar="FILE")
+    many.add_argument("--json-dir", type=Path, metavar="DIR", help="also keep each student's JSON report here")
+    _limit_options(many)
+
+    worker = commands.add_parser("serve", help="grade-all's worker: grade submissions named on stdin")
+    _limit_options(worker)
+    return main
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Grade one submission per request line, reusing the sandbox (and its user) across them."""
+    settings = _settings(args)
+    sandbox = Sandbox(settings.limits, default_identity(settings.uid), settings.namespaces)
+    for line in sys.stdin:
+        try:
+            request = json.loads(line)
+            report = grade(Path(request["path"]), settings, sandbox=sandbox)
+            Path(request["out"]).write_text(render(report, "json"))
+            answer: dict[str, object] = {"ok": True}
+        except Exception as error:  # a grader fault on one submission must not end the worker
+            answer = {"error": f"{type(error).__name__}: {error}"[:500]}
+        sys.stdout.write(json.dumps(answer) + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    try:
+        if args.only:
+            catalog.select([p.strip() for p in args.only.split(",") if p.strip()])
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return serve(args)
+    if args.command == "grade":
+        if not args.path.is_dir():
+            print(f"error: {args.path} is not a folder", file=sys.stderr)
+            return 2
+        report = grade(args.path, _settings(args))
+        text = render(report, args.format)
+        if args.out:
+            args.out.write_text(text)
+        else:
+            sys.stdout.write(text)
+        if report.error:
+            print(f"error: grading failed: {report.error}", file=sys.stderr)
+            return 1
+        return 0
+    if not args.dir.is_dir():
+        print(f"error: {args.dir} is not a folder", file=sys.stderr)
+        return 2
+    if args.workers < 1:
+        print("error: --workers must be at least 1", file=sys.stderr)
+        return 2
+    from autograder.grade_all import grade_all  # only here: it brings tqdm, which grade does not need
+
+    limits = _settings(args).limits
+    timeout = limits.submission_seconds + limits.build_seconds + 60
+    outcomes = grade_all(args.dir, args.workers, args.csv, _forwarded(args), timeout, args.json_dir)
+    failed = [o.student for o in outcomes if o.error]
+    print(f"graded {len(outcomes) - len(failed)} of {len(outcomes)} submissions; CSV in {args.csv}"
+          + (f"; could not grade: {', '.join(failed)}" if failed else ""), file=sys.stderr)
+    return 0

@@ -1,0 +1,113 @@
+"""A report as text for people, or as JSON in Gradescope's ``results.json`` schema.
+
+``--format gradescope`` is the schema and nothing else::
+
+    {"score": 212.0, "execution_time": 9.1, "output": "...", "output_format": "text",
+     "stdout_visibility": "hidden",
+     "tests": [{"name": "conv_backward_naive: stride 2, pad 0", "number": "2.2",
+                "score": 0.0, "max_score": 1.0, "status": "failed",
+                "output": "dw relative error 3.1e-01, needs < 1e-7 (inputs from seed 4211)",
+                "visibility": "visible"}, ...]}
+
+``--format json`` is the same plus ``extra_data``, which Gradescope allows and ignores:
+each test gets ``{"function", "case", "task", "seed"}`` and the top level
+``{"submission", "max_score", "protections", "notes", "diagnostics", "grader_error"}``.
+A test's ``name`` is always ``"<student function>: <case>"`` and ``function`` is the
+part before the colon, so a notebook grader can map tests to its cells by function
+(or by ``number``, the task: ``"2.2"`` is Notebook 02, task 2.2). Names are stable
+across versions of the grader unless a case is added or removed.
+
+Everything but ``execution_time`` and ``diagnostics`` is identical when the same
+submission is graded twice.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from autograder.results import CaseResult, Report
+
+FORMATS = ("text", "json", "gradescope")
+
+
+def render(report: Report, fmt: str) -> str:
+    if fmt == "text":
+        return text(report)
+    if fmt in ("json", "gradescope"):
+        return json.dumps(results_json(report, extra=fmt == "json"), indent=2) + "\n"
+    raise ValueError(f"unknown format {fmt!r}; choose from {', '.join(FORMATS)}")
+
+
+def case_output(result: CaseResult) -> str:
+    seed = f"inputs from seed {result.seed}" if result.seed is not None else ""
+    if result.passed:
+        return f"passed ({seed})" if seed else "passed"
+    return f"{result.message} ({seed})" if seed else result.message
+
+
+def _summary(report: Report) -> str:
+    lines = [f"Score: {_number(report.score)} / {_number(report.max_score)}"]
+    if report.error:
+        lines.append(f"GRADING FAILED: {report.error}")
+    lines += [f"note: {note}" for note in report.notes]
+    return "\n".join(lines)
+
+
+def results_json(report: Report, extra: bool) -> dict[str, Any]:
+    tests = []
+    for result in report.results:
+        test: dict[str, Any] = {
+            "name": result.name,
+            "number": result.task,
+            "score": result.score,
+            "max_score": result.max_score,
+            "status": "passed" if result.passed else "failed",
+            "output": case_output(result),
+            "visibility": "visible",
+        }
+        if extra:
+            test["extra_data"] = {"function": result.function, "case": result.case, "task": result.task,
+                                  "seed": result.seed}
+        tests.append(test)
+    document: dict[str, Any] = {
+        "score": report.score,
+        "execution_time": round(report.seconds, 2),
+        "output": _summary(report),
+        "output_format": "text",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
+    if extra:
+        document["extra_data"] = {
+            "submission": report.submission,
+            "max_score": report.max_score,
+            "protections": report.protections,
+            "notes": report.notes,
+            "diagnostics": report.diagnostics,
+            "grader_error": report.error,
+        }
+    return document
+
+
+def text(report: Report) -> str:
+    lines = [f"cs_conv autograder: {report.submission}", _summary(report), ""]
+    by_function: dict[str, list[CaseResult]] = {}
+    for result in report.results:
+        by_function.setdefault(result.function, []).append(result)
+    for function, results in by_function.items():
+        got = sum(r.score for r in results)
+        total = sum(r.max_score for r in results)
+        lines.append(f"{function} (task {results[0].task}): {_number(got)} / {_number(total)}")
+        for result in results:
+            mark = "PASS" if result.passed else "FAIL"
+            detail = "" if result.passed else f": {case_output(result)}"
+            lines.append(f"  {mark} {result.case}{detail}")
+    lines += ["", "Sandbox:"] + [f"  {line}" for line in report.protections]
+    lines += [f"  {line}" for line in report.diagnostics]
+    lines.append(f"Graded in {report.seconds:.1f} s")
+    return "\n".join(lines) + "\n"
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
