@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 
-.PHONY: test bench demo build lint clean
+.PHONY: test bench demo build lint clean notebooks release grade gradescope
 
 $(INSTALLED): pyproject.toml setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,11 +24,34 @@ lint: $(INSTALLED)
 test: build lint
 	$(PY) -m pytest
 
+# Speed and memory figures; run on an idle machine (each script says what it measures).
 bench: build
 	$(PY) bench/bench_conv.py
+	$(PY) bench/bench_train.py
+	$(PY) bench/bench_grader.py
 
+# The course (assignments/, see assignments/course_tools): run from the course folder.
+COURSE := cd assignments && PYTHONPATH=$(CURDIR) ../$(PY) -m course_tools
+
+# Release, sample submissions, grading through nbgrader, feedback and CSVs, in demo_output/.
 demo: build
-	$(PY) -m cs_conv.tour
+	$(COURSE).demo
+
+# Rewrite assignments/source/cnn/*.ipynb from course_tools/notebooks/*.py.
+notebooks: $(INSTALLED)
+	$(COURSE).build_notebooks
+
+# assignments/release/cnn: the student release, scanned for leaks.
+release: build
+	$(COURSE).release
+
+# Autograde assignments/submitted/*/cnn, then feedback, grades.csv and the per-test CSV.
+grade: build
+	$(COURSE).grading
+
+# assignments/gradescope/autograder.zip: the same autograder as a Gradescope bundle.
+gradescope: build
+	$(COURSE).gradescope
 
 clean:
 	rm -rf build cs_conv/*.so cs_conv/im2col_cython.c .pytest_cache .hypothesis

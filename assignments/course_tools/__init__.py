@@ -1,0 +1,12 @@
+"""The instructor's tools for the nbgrader course in ``assignments/``.
+
+- ``cells`` and ``notebooks/``: write the five source notebooks (``make notebooks``).
+- ``release``: the student release, with stubbed ``cs_conv`` (``make release``).
+- ``leaks``: scan a release for solution text, hidden tests and grader files.
+- ``verdicts``: the nbgrader preprocessors that put the sandboxed autograder's verdicts in grade cells.
+- ``kernel``: the sandboxed kernel that runs submitted notebooks while grading.
+- ``grading``: autograde, feedback and CSV exports (``make grade``), and ``gradescope``: the bundle.
+- ``samples`` and ``demo``: sample submissions and the end-to-end ``make demo``.
+
+Never copied into a release.
+"""

@@ -1,0 +1,87 @@
+"""A Gradescope autograder bundle that runs the course's autograder: ``make gradescope``.
+
+    python -m course_tools.gradescope [--out DIR]
+
+Writes ``DIR/autograder.zip`` (default ``assignments/gradescope/``) and the same files unpacked
+beside it, for reading. Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh``
+once when it builds the image, then ``run_autograder`` for each submission, which grades
+``/autograder/submission`` and writes ``/autograder/results/results.json``.
+
+The bundle holds the ``autograder`` package (never the solved ``cs_conv``), ``points.json`` (each
+autograded cell's function and points, read from the source notebooks) and ``run_gradescope.py``,
+which rescales the autograder's tests so that every function is worth its notebook cell's points:
+the Gradescope score equals the autograded part of the nbgrader score. Written answers are graded
+by hand in nbgrader, not here.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+from cs_conv.tasks import TASKS
+
+from course_tools.cells import function_for
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+SOURCE = REPO / "assignments" / "source" / "cnn"
+DEFAULT_OUT = REPO / "assignments" / "gradescope"
+FILES = HERE / "gradescope_files"
+
+
+def cell_points(source: Path = SOURCE) -> dict[str, dict]:
+    """Each autograded function's notebook, task and points, from the source notebooks."""
+    table = {}
+    for path in sorted(source.glob("*.ipynb")):
+        for cell in json.loads(path.read_text())["cells"]:
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            function = function_for(meta.get("grade_id", "")) if meta.get("grade") else None
+            if function:
+                table[function] = {"notebook": path.stem, "task": TASKS[function], "points": meta["points"]}
+    return table
+
+
+def make_bundle(out: Path = DEFAULT_OUT, source: Path = SOURCE) -> Path:
+    """Write the unpacked bundle and ``autograder.zip`` into ``out``; return the zip's path."""
+    out = Path(out)
+    unpacked = out / "source"
+    if unpacked.exists():
+        shutil.rmtree(unpacked)
+    unpacked.mkdir(parents=True)
+    shutil.copytree(REPO / "autograder", unpacked / "autograder",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "stubs.py"))
+    shutil.copy(HERE / "points.py", unpacked / "points.py")
+    for name in ("setup.sh", "run_autograder", "run_gradescope.py", "requirements.txt"):
+        shutil.copy(FILES / name, unpacked / name)
+    (unpacked / "points.json").write_text(json.dumps(cell_points(source), indent=1) + "\n")
+    for name in ("setup.sh", "run_autograder"):
+        (unpacked / name).chmod(0o755)
+    bundle = out / "autograder.zip"
+    with zipfile.ZipFile(bundle, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(unpacked.rglob("*")):
+            if path.is_file():
+                info = zipfile.ZipInfo(str(path.relative_to(unpacked)))
+                info.external_attr = (path.stat().st_mode & 0o777) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, path.read_bytes())
+    return bundle
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    args = parser.parse_args(argv)
+    bundle = make_bundle(args.out)
+    total = sum(entry["points"] for entry in cell_points().values())
+    print(f"Gradescope bundle: {bundle} ({total:g} autograded points; upload it as the autograder)")
+    print(f"unpacked for reading: {args.out / 'source'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

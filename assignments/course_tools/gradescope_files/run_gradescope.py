@@ -1,0 +1,78 @@
+"""Grade one Gradescope submission with the course's autograder and write results.json.
+
+    python run_gradescope.py SUBMISSION RESULTS_JSON
+
+SUBMISSION is what the student uploaded: the assignment folder's contents, or a folder (or zip
+folder) holding them; the first folder under it that holds ``cs_conv/`` is graded. Each test is
+rescaled so that the tests of one function add up to that function's points in the notebooks
+(``points.json``), which makes the Gradescope score the autograded part of the nbgrader score.
+"""
+
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from points import cases_for
+
+HERE = Path(__file__).resolve().parent
+
+
+def find_assignment(root: Path) -> Path | None:
+    """The shallowest folder under ``root`` that holds a ``cs_conv`` folder."""
+    for depth in range(4):
+        for candidate in sorted(root.glob("/".join(["*"] * depth) + ("/" if depth else "") + "cs_conv")):
+            if candidate.is_dir() and not candidate.is_symlink():
+                return candidate.parent
+    return None
+
+
+def failure(message: str) -> dict:
+    return {"score": 0, "output": message, "tests": [], "stdout_visibility": "visible"}
+
+
+def rescale(raw: dict, table: dict) -> dict:
+    tests, score = [], 0.0
+    for function, entry in table.items():
+        chosen = cases_for(raw, function, entry["task"])
+        possible = sum(float(t.get("max_score") or 0) for t in chosen)
+        for test in chosen:
+            scale = entry["points"] / possible if possible else 0.0
+            scaled = dict(test, score=round(float(test.get("score") or 0) * scale, 4),
+                          max_score=round(float(test.get("max_score") or 0) * scale, 4))
+            scaled["extra_data"] = dict(test.get("extra_data") or {}, notebook=entry["notebook"])
+            tests.append(scaled)
+            score += scaled["score"]
+    total = sum(entry["points"] for entry in table.values())
+    output = (f"Autograded: {score:.2f} of {total:g} points. Written answers in the notebooks are "
+              "graded separately.\n" + str(raw.get("output", "")))
+    return {"score": round(score, 4), "output": output, "tests": tests,
+            "stdout_visibility": raw.get("stdout_visibility", "hidden"),
+            "extra_data": raw.get("extra_data", {})}
+
+
+def main(argv):
+    submission, results = Path(argv[0]), Path(argv[1])
+    folder = find_assignment(submission)
+    if folder is None:
+        results.write_text(json.dumps(failure("No cs_conv/ folder in the submission: upload your whole "
+                                              "assignment folder (the notebooks and cs_conv/).")))
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_path = Path(tmp) / "raw.json"
+        proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(folder), "--format", "json",
+                               "--out", str(raw_path)], cwd=HERE, capture_output=True, text=True)
+        if proc.returncode != 0 or not raw_path.is_file():
+            print(proc.stdout[-4000:], proc.stderr[-4000:], file=sys.stderr)
+            results.write_text(json.dumps(failure("The autograder failed on this submission; your instructor "
+                                                  "has been told. Please resubmit later.")))
+            return 1
+        raw = json.loads(raw_path.read_text())
+    table = json.loads((HERE / "points.json").read_text())
+    results.write_text(json.dumps(rescale(raw, table), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,191 @@
+"""The kernel that runs a submitted notebook while grading: in a scratch copy, inside a jail.
+
+nbgrader's ``Execute`` runs every cell of every submitted notebook, and a submission's
+``cs_conv`` is imported by those cells: that is arbitrary code, run by the grader. So
+``SandboxedExecute`` (listed in ``nbgrader_config.py`` in place of ``Execute``) starts each
+kernel through ``kernel_jail.py``:
+
+- the kernel works in a scratch copy of the notebook's folder, never in nbgrader's output
+  folder, so nothing it writes (or links) is read back by nbgrader;
+- it talks to nbgrader over IPC sockets in that scratch folder, not TCP, so it can live in a
+  network namespace with no network at all;
+- as root on Linux: fresh mount, PID, network, IPC and UTS namespaces in which the repository,
+  the course folder (gradebook, hidden files, other students) and ``/tmp`` are covered up; user
+  ``nobody``; resource limits. Otherwise: resource limits only, and a warning in the log.
+
+Nothing the kernel prints is trusted for grading anyway (``course_tools.verdicts``); the jail
+keeps it from reading what it must not see (and echoing it into feedback) or changing the
+gradebook, other submissions or the grader.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+import time
+from functools import lru_cache
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from nbformat.notebooknode import from_dict
+from nbgrader.preprocessors import Execute
+from traitlets import Bool, Integer
+
+from course_tools.jail import JAIL, LIMITS, PYTHON, WORK_SIZE, detect_jail, hidden_paths, jail_spec
+from course_tools.prebuild import seed_extension
+
+# Environment variables a kernel may inherit; everything else (tokens, paths) stays out.
+PASSED_ENV = ("NBGRADER_EXECUTION", "JPY_PARENT_PID", "JPY_SESSION_NAME", "LANG", "LC_ALL", "TERM",
+              "PYDEVD_DISABLE_FILE_VALIDATION")
+log = logging.getLogger(__name__)
+
+
+class SandboxedKernelManager(AsyncKernelManager):
+    """A kernel manager that starts its kernel in a scratch copy of its folder, in the jail."""
+
+    limits = LIMITS
+    work_size = WORK_SIZE
+
+    # Every scratch folder made in this process; SandboxedExecute removes them after each notebook,
+    # in case a kernel that died took the manager's own cleanup with it.
+    scratch_folders: list[Path] = []
+
+    async def _async_pre_start_kernel(self, **kw):
+        self.jail = detect_jail()
+        self._scratch = Path(tempfile.mkdtemp(prefix="cs-conv-kernel-"))
+        SandboxedKernelManager.scratch_folders.append(self._scratch)
+        os.chmod(self._scratch, 0o755)
+        source = Path(kw.get("cwd") or os.getcwd())
+        self._work = self._scratch / "work"
+        # symlinks=True copies a link as a link: it is never followed on the grader's side.
+        shutil.copytree(source, self._work, symlinks=True,
+                        ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"))
+        _seed_matplotlib(self._work / ".matplotlib")
+        seed_extension(self._work / "cs_conv")
+        ipc = self._scratch / "ipc"
+        ipc.mkdir()
+        self.transport = "ipc"
+        self.ip = str(ipc / "kernel")
+        self.connection_file = str(self._scratch / "connection.json")
+        kw["cwd"] = str(self._work)
+        self._launch_env = self._kernel_env(kw.get("env") or os.environ)
+        kw["env"] = self._launch_env
+        return await super()._async_pre_start_kernel(**kw)
+
+    def _kernel_env(self, parent: dict[str, str]) -> dict[str, str]:
+        env = {key: parent[key] for key in PASSED_ENV if key in parent}
+        env.update({
+            # The kernel's parent in the jail is not this process; naming one keeps ipykernel from
+            # printing its stand-alone banner (it polls for its parent only by PID).
+            "JPY_PARENT_PID": str(os.getpid()),
+            "PATH": os.pathsep.join([str(Path(PYTHON).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": str(self._work), "MPLCONFIGDIR": str(self._work / ".matplotlib"),
+            "IPYTHONDIR": str(self._work / ".ipython"), "PYTHONNOUSERSITE": "1",
+            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+        })
+        return env
+
+    def format_kernel_cmd(self, extra_arguments=None):
+        cmd = super().format_kernel_cmd(extra_arguments)
+        # Called after the connection file is written: the kernel's user must be able to read it.
+        os.chmod(self.connection_file, 0o644)
+        if self.jail.user:
+            import pwd
+
+            entry = pwd.getpwnam(self.jail.user)
+            os.chown(self._scratch / "ipc", entry.pw_uid, entry.pw_gid)
+        spec = jail_spec(self._scratch, self._work, self._launch_env, self.jail.namespaces, self.jail.user,
+                     self.limits, self.work_size, hidden_paths())
+        spec_path = self._scratch / "spec.json"
+        spec_path.write_text(json.dumps(spec))
+        if cmd and os.path.abspath(cmd[0]) == PYTHON:
+            cmd[0] = PYTHON
+        return [PYTHON, str(JAIL), str(spec_path), "--", *cmd]
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        scratch = getattr(self, "_scratch", None)
+        if scratch is not None and not restart:
+            shutil.rmtree(scratch, ignore_errors=True)
+
+
+@lru_cache(maxsize=1)
+def _font_cache() -> Path | None:
+    """The grader's own matplotlib font cache, so that kernels need not rebuild it (seconds each)."""
+    import matplotlib
+    from matplotlib import font_manager  # noqa: F401 - builds the cache if it is missing
+
+    found = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+    return found[-1] if found else None
+
+
+def _seed_matplotlib(folder: Path) -> None:
+    folder.mkdir(exist_ok=True)
+    cache = _font_cache()
+    if cache is not None:
+        shutil.copy(cache, folder / cache.name)
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's ``Execute``, with every kernel jailed, its output capped, and its death survived.
+
+    nbgrader's own ``Execute`` lets a kernel that dies (a student's ``os._exit``, a segfault in
+    their Cython) fail the whole notebook, which then gets no grades at all; here the cells run
+    so far keep their outputs, the cell that killed the kernel says so, and grading goes on.
+    """
+
+    sandbox = Bool(True, help="Run kernels in the jail (False: nbgrader's own kernel manager)").tag(config=True)
+    max_output_bytes = Integer(4_000_000, help="Output kept per cell while it runs; the rest is dropped").tag(
+        config=True)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.sandbox:
+            self.kernel_manager_class = SandboxedKernelManager
+        self._output_bytes: dict[int, int] = {}
+
+    def preprocess(self, nb, resources=None, km=None):
+        if self.sandbox:
+            self.log.info("Sandbox: %s", detect_jail().summary)
+        self._output_bytes = {}
+        start = time.perf_counter()
+        try:
+            nb, resources = super().preprocess(nb, resources, km=km)
+            self.log.info("Executed %s in %.1f s", (resources or {}).get("nbgrader", {}).get("notebook", "notebook"),
+                          time.perf_counter() - start)
+            return nb, resources
+        except Exception as error:  # noqa: BLE001 - DeadKernelError and kin: keep what ran
+            return self._stopped(nb, resources, error)
+        finally:
+            while SandboxedKernelManager.scratch_folders:
+                shutil.rmtree(SandboxedKernelManager.scratch_folders.pop(), ignore_errors=True)
+
+    def _stopped(self, nb, resources, error):
+        """Mark the first cell that did not run, and return the notebook as far as it got."""
+        self.log.warning("The kernel stopped (%s: %s); the remaining cells do not run", type(error).__name__, error)
+        for cell in nb.cells:
+            if cell.cell_type == "code" and cell.get("execution_count") is None:
+                cell.outputs = [from_dict({
+                    "output_type": "error", "ename": "KernelStopped",
+                    "evalue": f"not run: the kernel stopped earlier ({type(error).__name__})",
+                    "traceback": [f"KernelStopped: not run: the kernel stopped earlier ({error})"]})]
+                break
+        return nb, resources
+
+    def output(self, outs, msg, display_id, cell_index):
+        # Count what the kernel sends for this cell; past the budget, keep one notice and drop the rest
+        # (otherwise a print loop fills the grader's memory until the cell times out).
+        content = msg.get("content", {})
+        size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+        used = self._output_bytes.get(cell_index, 0)
+        self._output_bytes[cell_index] = used + size
+        if used > self.max_output_bytes:
+            return None
+        if used + size > self.max_output_bytes:
+            notice = f"\n... output stopped: more than {self.max_output_bytes} bytes ...\n"
+            return super().output(outs, {**msg, "msg_type": "stream",
+                                         "content": {"name": "stdout", "text": notice}}, None, cell_index)
+        return super().output(outs, msg, display_id, cell_index)

@@ -1,0 +1,131 @@
+"""Make the student release of assignment ``cnn``: ``assignments/release/cnn/``.
+
+    python -m course_tools.release [--course DIR]
+
+1. ``nbgrader generate_assignment cnn --force`` in the course folder: the notebooks without
+   solutions, with the grade cells recorded in the gradebook;
+2. ``cs_conv/`` from ``autograder.stubs.write_student_copy``: every solution fence becomes its stub;
+3. what a student needs to install and build: ``setup.py``, ``pyproject.toml``,
+   ``requirements.txt`` and a ``README.md``, and the ``data/`` files the kit ships;
+4. a scan for leaks (``course_tools.leaks``); any finding fails the release.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from course_tools.leaks import find_leaks
+
+REPO = Path(__file__).resolve().parents[2]
+COURSE = REPO / "assignments"
+ASSIGNMENT = "cnn"
+FILES = Path(__file__).with_name("release_files")
+# Data that is fetched, not shipped: never copied into a release.
+DATA_SKIPPED = ("cifar-10-batches-py", "cifar-10-python.tar.gz")
+
+
+class ReleaseError(RuntimeError):
+    """The release could not be made, or it leaks (``log``: the full output of a failed command)."""
+
+    def __init__(self, message: str, log: str = ""):
+        super().__init__(message)
+        self.log = log
+
+
+def nbgrader_env() -> dict[str, str]:
+    """The environment nbgrader needs: it runs ``alembic`` by name, so this venv's bin goes first on PATH."""
+    bin_dir = str(Path(os.path.abspath(sys.executable)).parent)
+    return {**os.environ, "PATH": os.pathsep.join([bin_dir, os.environ.get("PATH", "")])}
+
+
+def nbgrader(course: Path, *args: str, quiet: bool = True) -> subprocess.CompletedProcess:
+    """Run ``python -m nbgrader ARGS`` in ``course``; raise with its log if it fails."""
+    # Output goes through files, not pipes: a pipe's reader waits for every process that inherited
+    # it, and nbgrader starts student kernels.
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        done = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course, stdin=subprocess.DEVNULL,
+                              stdout=out, stderr=err, text=True, env=nbgrader_env())
+        out.seek(0)
+        err.seek(0)
+        proc = subprocess.CompletedProcess(done.args, done.returncode, out.read(), err.read())
+    if proc.returncode != 0:
+        errors = [line for line in proc.stderr.splitlines() if "| ERROR]" in line or "Error" in line]
+        raise ReleaseError(f"nbgrader {' '.join(args)} failed:\n" + "\n".join(errors[-20:]),
+                           log=proc.stdout + proc.stderr)
+    if not quiet:
+        print(proc.stderr, end="")
+    return proc
+
+
+def student_packages(package: Path) -> list[str]:
+    """Dotted names of ``package`` and every sub-package in it, for the release's pyproject."""
+    names = []
+    for init in sorted(package.rglob("__init__.py")):
+        relative = init.parent.relative_to(package.parent)
+        names.append(".".join(relative.parts))
+    return names
+
+
+def write_packaging(release: Path) -> None:
+    """setup.py (the repository's: it only calls cythonize), pyproject.toml, requirements, README."""
+    shutil.copy(REPO / "setup.py", release / "setup.py")
+    packages = ", ".join(f'"{name}"' for name in student_packages(REPO / "cs_conv"))
+    pyproject = (FILES / "pyproject.toml.in").read_text().replace("@PACKAGES@", packages)
+    (release / "pyproject.toml").write_text(pyproject)
+    for name in ("requirements.txt", "README.md"):
+        shutil.copy(FILES / name, release / name)
+
+
+def copy_data(release: Path) -> None:
+    source = REPO / "data"
+    target = release / "data"
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(source, target, ignore=shutil.ignore_patterns(*DATA_SKIPPED, "__pycache__", ".*"))
+
+
+def make_release(course: Path = COURSE, assignment: str = ASSIGNMENT) -> Path:
+    """Generate, stub, package and scan the release; return its folder."""
+    sys.path.insert(0, str(REPO))
+    from autograder.stubs import write_student_copy
+
+    course = Path(course).resolve()
+    source = course / "source" / assignment
+    stray = [p for p in source.rglob("*")
+             if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts]
+    if stray:
+        # nbgrader would copy them into the release and over every submission: solved code must not be here.
+        raise ReleaseError("source/cnn must hold notebooks only; found " + ", ".join(map(str, stray)))
+    nbgrader(course, "generate_assignment", assignment, "--force")
+    release = course / "release" / assignment
+    write_student_copy(REPO / "cs_conv", release / "cs_conv")
+    write_packaging(release)
+    copy_data(release)
+    leaks = find_leaks(release, source)
+    if leaks:
+        raise ReleaseError("the release leaks:\n  " + "\n  ".join(leaks))
+    return release
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--course", type=Path, default=COURSE, help="the nbgrader course folder")
+    args = parser.parse_args(argv)
+    try:
+        release = make_release(args.course)
+    except ReleaseError as error:
+        print(f"release failed: {error}", file=sys.stderr)
+        return 1
+    files = sum(1 for p in release.rglob("*") if p.is_file())
+    print(f"release: {release} ({files} files, no leaks found)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

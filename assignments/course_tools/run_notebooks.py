@@ -1,0 +1,81 @@
+"""Execute notebooks top to bottom and report errors, anything on stderr, and the time each took.
+
+    python -m course_tools.run_notebooks [NOTEBOOK ...]
+
+With no arguments, runs every source notebook against the solved kit (the repository root goes
+first on the kernel's ``sys.path``), which is how the tests and ``make notebooks-check`` prove
+that each one runs clean. Exit status 1 if any cell errs or writes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+REPO = Path(__file__).resolve().parents[2]
+SOURCE = REPO / "assignments" / "source" / "cnn"
+
+
+@dataclass
+class RunResult:
+    path: Path
+    seconds: float
+    errors: list[str] = field(default_factory=list)
+    stderr: list[str] = field(default_factory=list)
+    notebook: nbformat.NotebookNode | None = None
+
+    @property
+    def clean(self) -> bool:
+        return not self.errors and not self.stderr
+
+
+def run_notebook(path: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None,
+                 timeout: int = 300) -> RunResult:
+    """Run every cell of ``path`` in a fresh kernel whose working directory is ``cwd``."""
+    nb = nbformat.read(path, as_version=4)
+    kernel_env = {**os.environ, **(env or {})}
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
+                            resources={"metadata": {"path": str(cwd or path.parent)}})
+    start = time.perf_counter()
+    client.execute(env=kernel_env)
+    result = RunResult(path, time.perf_counter() - start, notebook=nb)
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            if output.output_type == "error":
+                result.errors.append(f"cell {index}: {output.ename}: {output.evalue}")
+            elif output.output_type == "stream" and output.name == "stderr":
+                result.stderr.append(f"cell {index}: {output.text.strip()[:500]}")
+    return result
+
+
+def solved_kit_env() -> dict[str, str]:
+    """Kernel environment in which ``import cs_conv`` finds the repository's solved kit."""
+    paths = [str(REPO)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
+    return {"PYTHONPATH": os.pathsep.join(paths), "PYTHONWARNINGS": "default"}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("notebooks", nargs="*", type=Path)
+    args = parser.parse_args(argv)
+    paths = args.notebooks or sorted(SOURCE.glob("*.ipynb"))
+    failed = False
+    for path in paths:
+        result = run_notebook(path, env=solved_kit_env())
+        status = "clean" if result.clean else "FAILED"
+        print(f"{path.name}: {result.seconds:.1f} s, {status}")
+        for line in result.errors + result.stderr:
+            print("   ", line)
+        failed |= not result.clean
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

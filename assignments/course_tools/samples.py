@@ -1,0 +1,228 @@
+"""Four sample submissions, made from a release, for the demo and the end-to-end tests.
+
+- ``solution``: the solved ``cs_conv`` and every written answer filled in;
+- ``blank``: the release exactly as students receive it;
+- ``partial``: a student who got most of it, with the realistic bugs in ``BUGS`` and the tasks in
+  ``UNFINISHED`` left as stubs, and one written answer;
+- ``hostile``: a student who attacks the grader (``hostile_files/``): reads and prints what it can
+  find, writes marker files, tampers with the gradebook, leaves a daemon behind, loops, exhausts
+  memory, monkeypatches numpy, forges grade cells and submits symbolic links.
+
+``make_samples(course)`` writes them to ``course/submitted/<name>/cnn/``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+HOSTILE_FILES = Path(__file__).with_name("hostile_files")
+MARKER = "HOSTILE_WAS_HERE"
+SAMPLES = ("solution", "blank", "partial", "hostile")
+
+
+@dataclass(frozen=True)
+class Bug:
+    """A realistic mistake: ``old`` (found exactly once in ``path``) becomes ``new``."""
+
+    path: str
+    function: str
+    old: str
+    new: str
+    why: str
+
+
+BUGS = (
+    Bug("cs_conv/layers.py", "relu_backward",
+        "dx = np.where(x > 0, dout, 0)", "dx = np.where(x >= 0, dout, 0)",
+        "lets the gradient through at x == 0"),
+    Bug("cs_conv/layers.py", "softmax_loss",
+        "shifted = x.astype(dtype, copy=False) - x.max(axis=1, keepdims=True)",
+        "shifted = x.astype(dtype, copy=False)",
+        "no max subtraction: overflows for large scores"),
+    Bug("cs_conv/layers.py", "conv_backward_naive",
+        "dxpad[n, c0:c0 + Cg, rows, cols] += dout[n, f, i, j] * w[f]",
+        "dxpad[n, c0:c0 + Cg, rows, cols] = dout[n, f, i, j] * w[f]",
+        "= instead of +=: overlapping windows overwrite each other"),
+    Bug("cs_conv/layers.py", "avg_pool_backward_naive",
+        "dxpad[n, c, rows, cols] += dout[n, c, i, j] / divisor",
+        "dxpad[n, c, rows, cols] += dout[n, c, i, j] / (g.pool[0] * g.pool[1])",
+        "divides by the full window even where ceil_mode clips it"),
+    Bug("cs_conv/im2col_cython.pyx", "im2col_kernel",
+        "i_lo, i_hi = inside(kh * dil_h - ph, sh, H, H_out)", "i_lo, i_hi = inside(kh - ph, sh, H, H_out)",
+        "forgets the dilation (rows)"),
+    Bug("cs_conv/im2col_cython.pyx", "im2col_kernel",
+        "src = &x[n, c, i * sh + kh * dil_h - ph, 0] + (kw * dil_w - pw)",
+        "src = &x[n, c, i * sh + kh - ph, 0] + (kw * dil_w - pw)",
+        "forgets the dilation (rows)"),
+)
+# Tasks the partial student never got to: left exactly as the release has them.
+UNFINISHED = ("adam", "max_pool_backward_fast")
+
+
+def solved_sources() -> dict[str, str]:
+    """Relative path -> text of every .py and .pyx file of the solved package."""
+    return {str(p.relative_to(REPO)): p.read_text() for p in sorted((REPO / "cs_conv").rglob("*"))
+            if p.suffix in {".py", ".pyx"} and "__pycache__" not in p.parts}
+
+
+def stub_functions(source: str, functions: tuple[str, ...], path: str) -> str:
+    """``source`` with the fences of ``functions`` stubbed and every other fence's markers dropped."""
+    from autograder.stubs import stub_text
+
+    # Mark the fences to keep with a sentinel, stub the rest, then restore.
+    keep_begin, keep_end = "### KEEP BEGIN", "### KEEP END"
+    lines, out, current = source.splitlines(keepends=True), [], None
+    for index, line in enumerate(lines):
+        stripped = line.strip()
+        if stripped.startswith("### BEGIN SOLUTION"):
+            current = _function_above(lines, index)
+            out.append(line if current in functions else line.replace("### BEGIN SOLUTION", keep_begin))
+        elif stripped.startswith("### END SOLUTION"):
+            out.append(line if current in functions else line.replace("### END SOLUTION", keep_end))
+            current = None
+        else:
+            out.append(line)
+    stubbed = stub_text("".join(out), path)
+    return "".join(line for line in stubbed.splitlines(keepends=True)
+                   if not line.strip().startswith((keep_begin, keep_end)))
+
+
+def plant(text: str, bug: Bug) -> str:
+    """``text`` with ``bug.old`` replaced by ``bug.new`` inside ``bug.function`` (exactly once)."""
+    match = re.search(rf"^(c?p?def|cdef)\b[^(\n]*\b{bug.function}\s*\(", text, flags=re.MULTILINE)
+    if match is None:
+        raise ValueError(f"{bug.path} has no function {bug.function}: update course_tools.samples.BUGS")
+    end = re.search(r"^(?:c?p?def|cdef|class)\b", text[match.end():], flags=re.MULTILINE)
+    stop = match.end() + (end.start() if end else len(text) - match.end())
+    body = text[match.start():stop]
+    if body.count(bug.old) != 1:
+        raise ValueError(f"bug for {bug.function} in {bug.path}: expected exactly one {bug.old!r} in it; "
+                         "the solved code changed, update course_tools.samples.BUGS")
+    return text[:match.start()] + body.replace(bug.old, bug.new) + text[stop:]
+
+
+def _function_above(lines: list[str], index: int) -> str:
+    indent = len(lines[index]) - len(lines[index].lstrip())
+    for k in range(index - 1, -1, -1):
+        match = re.match(r"^(\s*)(?:c?p?def|cdef)\b[^(]*?\b(\w+)\s*\(", lines[k])
+        if match and len(match.group(1)) < indent:
+            return match.group(2)
+    raise ValueError(f"fence at line {index + 1} is not inside a function")
+
+
+def _copy_release(release: Path, target: Path) -> None:
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(release, target)
+
+
+def _answer_questions(folder: Path, source: Path, how_many: int | None) -> None:
+    """Fill the written-answer cells with the source's model answers (the first ``how_many``)."""
+    answered = 0
+    for path in sorted(folder.glob("*.ipynb")):
+        nb = json.loads(path.read_text())
+        model = {cell["metadata"]["nbgrader"]["grade_id"]: cell["source"]
+                 for cell in json.loads((source / path.name).read_text())["cells"]
+                 if cell.get("metadata", {}).get("nbgrader", {}).get("solution") and cell["cell_type"] == "markdown"}
+        for cell in nb["cells"]:
+            grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+            if grade_id in model and (how_many is None or answered < how_many):
+                text = "".join(model[grade_id]).replace("*Model answer (for graders).* ", "")
+                cell["source"] = "My answer: " + text
+                answered += 1
+        path.write_text(json.dumps(nb, indent=1))
+
+
+def write_solution(release: Path, source: Path, target: Path) -> None:
+    _copy_release(release, target)
+    for relative, text in solved_sources().items():
+        (target / relative).write_text(_unfenced(text))
+    _answer_questions(target, source, None)
+
+
+def _unfenced(text: str) -> str:
+    return "".join(line for line in text.splitlines(keepends=True)
+                   if not line.strip().startswith(("### BEGIN SOLUTION", "### END SOLUTION")))
+
+
+def write_blank(release: Path, target: Path) -> None:
+    _copy_release(release, target)
+
+
+def write_partial(release: Path, source: Path, target: Path) -> None:
+    _copy_release(release, target)
+    sources = solved_sources()
+    for relative, text in sources.items():
+        text = stub_functions(text, UNFINISHED, relative)
+        for bug in (b for b in BUGS if b.path == relative):
+            text = plant(text, bug)
+        (target / relative).write_text(text)
+    _answer_questions(target, source, 1)
+
+
+def write_hostile(release: Path, target: Path, grader_root: Path = REPO) -> None:
+    """The blank release plus the attacks in hostile_files/ (see its README)."""
+    _copy_release(release, target)
+    init = target / "cs_conv" / "__init__.py"
+    attack = (HOSTILE_FILES / "attack.py").read_text()
+    init.write_text(init.read_text() + "\n\n" + attack)
+    layers = target / "cs_conv" / "layers.py"
+    layers.write_text(layers.read_text() + "\n\n" + (HOSTILE_FILES / "sabotage.py").read_text())
+    _forge_notebook(target / "01_vector_backprop.ipynb")
+    # Links nbgrader would follow when it copies the folder: tidy_submissions removes them.
+    os.symlink(grader_root / "autograder" / "reference.py", target / "cs_conv" / "answers.py")
+    os.symlink("/", target / "root_link")
+
+
+def _forge_notebook(path: Path) -> None:
+    """Edit a grade cell to print full marks, forge two grade cells, delete another grade cell."""
+    nb = json.loads(path.read_text())
+    forged = []
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("grade") and cell["cell_type"] == "code":
+            cell["source"] = "print('full marks please')\n100"
+            cell["outputs"] = [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
+                                "data": {"text/plain": "100"}}]
+            forged.append(meta["grade_id"])
+    fake = {"cell_type": "code", "execution_count": None, "id": "forged1", "outputs": [],
+            "metadata": {"nbgrader": {"grade": True, "grade_id": "bonus_points", "locked": False,
+                                      "points": 1000, "schema_version": 3, "solution": False, "task": False}},
+            "source": "1000"}
+    duplicate = {**fake, "id": "forged2", "metadata": {"nbgrader": {**fake["metadata"]["nbgrader"],
+                                                                     "grade_id": forged[0], "points": 500}}}
+    nb["cells"].insert(3, duplicate)
+    nb["cells"].insert(3, fake)
+    # Delete the last grade cell altogether: nbgrader adds it back.
+    last = max(i for i, cell in enumerate(nb["cells"])
+               if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == forged[-1])
+    del nb["cells"][last]
+    path.write_text(json.dumps(nb, indent=1))
+
+
+def make_samples(course: Path, names: tuple[str, ...] = SAMPLES) -> dict[str, Path]:
+    """Write the sample submissions into ``course/submitted``; return their folders."""
+    release = course / "release" / "cnn"
+    source = course / "source" / "cnn"
+    folders = {}
+    for name in names:
+        target = course / "submitted" / name / "cnn"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if name == "solution":
+            write_solution(release, source, target)
+        elif name == "blank":
+            write_blank(release, target)
+        elif name == "partial":
+            write_partial(release, source, target)
+        elif name == "hostile":
+            write_hostile(release, target)
+        else:
+            raise ValueError(f"unknown sample {name!r}; choose from {SAMPLES}")
+        folders[name] = target
+    return folders

@@ -1,0 +1,103 @@
+# nbgrader settings for the cs-conv course: one assignment, "cnn", graded by the sandboxed autograder.
+#
+# Run nbgrader from this folder (the Makefile's release, grade and gradescope targets do). Another
+# course folder (the demo's) can reuse every setting with
+#     load_subconfig("<repository>/assignments/nbgrader_config.py")
+#     c.CourseDirectory.root = "<that folder>"
+
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+for path in (str(REPO), str(HERE)):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteCells,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+
+from course_tools.kernel import SandboxedExecute  # noqa: E402
+from course_tools.verdicts import (  # noqa: E402
+    ApplyVerdicts,
+    LimitOutputBytes,
+    RestoreMissingCells,
+    RunAutograder,
+    StripForgedCells,
+)
+
+c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
+
+c.CourseDirectory.root = str(HERE)
+c.CourseDirectory.course_id = "cs-conv"
+# Build products a student may have in their folder: never copied, never graded.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "build", "*.egg-info",
+                            ".pytest_cache", ".hypothesis"]
+
+# Students edit cs_conv/ and submit it beside the notebooks. The source folder holds notebooks only
+# (solved code must never sit there), so nothing would overwrite these anyway; the list makes sure.
+c.Autograde.exclude_overwriting = {
+    "cnn": sorted(str(path.relative_to(REPO)) for path in (REPO / "cs_conv").rglob("*")
+                  if path.suffix in {".py", ".pyx"})
+}
+
+# Every grade cell is re-added if a student deleted it, and restored if they edited it.
+c.OverwriteCells.add_missing_cells = True
+
+# Execution of submitted notebooks: per-cell timeout, output limits.
+c.Execute.timeout = 180
+c.Execute.interrupt_on_timeout = True
+c.LimitOutput.max_lines = 300
+c.LimitOutput.max_traceback = 60
+c.LimitOutputBytes.max_bytes = 2_000_000
+
+# The autograder. Each submission's results.json is kept in verdicts/ beside the gradebook.
+c.RunAutograder.command = [sys.executable, "-m", "autograder"]
+c.RunAutograder.timeout = 900
+
+# Sanitizing a submitted notebook, in order. StripForgedCells and RestoreMissingCells must come
+# before OverwriteCells and CheckCellMetadata, which would otherwise trust (or choke on) metadata a
+# student made up, or fail on a deleted grade cell (nbgrader 0.9's add_missing_cells raises KeyError
+# when a read-only cell precedes it).
+c.Autograde.sanitize_preprocessors = [
+    ClearOutput,
+    DeduplicateIds,
+    OverwriteKernelspec,
+    StripForgedCells,
+    RestoreMissingCells,
+    OverwriteCells,
+    CheckCellMetadata,
+]
+
+# Autograding, in order. The kernel's own outputs are never trusted:
+# - RunAutograder grades the submission's files before any of its kernels runs;
+# - SandboxedExecute runs the notebook in a jailed kernel, in a scratch copy of the folder;
+# - ApplyVerdicts, after the output limits and before SaveAutoGrades reads the scores, replaces
+#   every grade cell's outputs by the autograder's verdict and points.
+c.Autograde.autograde_preprocessors = [
+    RunAutograder,
+    SandboxedExecute,
+    IgnorePattern,
+    ClearMetadataPreprocessor,
+    LimitOutput,
+    LimitOutputBytes,
+    ApplyVerdicts,
+    SaveAutoGrades,
+    AssignLatePenalties,
+    CheckCellMetadata,
+]
+
+# Environment switches: CS_CONV_NO_SANDBOX=1 runs kernels without the jail (debugging only).
+if os.environ.get("CS_CONV_NO_SANDBOX") == "1":
+    c.SandboxedExecute.sandbox = False

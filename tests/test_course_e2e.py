@@ -1,0 +1,215 @@
+"""The instructor's cycle end to end: release, four sample submissions, nbgrader grading, feedback, exports.
+
+One run of ``course_tools.demo.run`` (the code behind ``make demo``) in a temporary course folder is
+shared by every test here: it takes two to three minutes on two cores.
+"""
+
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "assignments"))
+
+from course_tools import demo, gradescope  # noqa: E402
+from course_tools.jail import detect_jail  # noqa: E402
+from course_tools.leaks import find_leaks, grader_lines  # noqa: E402
+from course_tools.points import cases_for, cell_score  # noqa: E402
+from course_tools.samples import BUGS, MARKER, UNFINISHED  # noqa: E402
+
+from cs_conv.tasks import TASKS  # noqa: E402
+
+pytestmark = pytest.mark.slow
+# In the partial sample, neither these functions nor anything they call carry a planted bug (the fast
+# conv layers call the buggy im2col kernel, the sandwiches the buggy relu_backward...).
+UNTOUCHED = ("affine_forward", "affine_backward", "relu_forward", "conv_forward_naive", "max_pool_forward_naive",
+             "max_pool_backward_naive", "avg_pool_forward_naive", "col2im_kernel", "max_pool_forward_fast",
+             "avg_pool_forward_fast", "avg_pool_backward_fast")
+
+
+@pytest.fixture(scope="session")
+def course_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("course-demo")
+    summary = demo.run(out, log=lambda *args: None)
+    time.sleep(2)  # give a daemon the hostile sample left behind (if any survived) time to strike
+    return summary
+
+
+@pytest.fixture(scope="session")
+def scores(course_run):
+    """{student: {notebook: NotebookScore}} from the gradebook."""
+    table = {}
+    for row in course_run["rows"]:
+        table.setdefault(row.student, {})[row.notebook] = row
+    return table
+
+
+@pytest.fixture(scope="session")
+def cell_points(course_run):
+    return gradescope.cell_points(course_run["course"] / "source" / "cnn")
+
+
+def expected_scores(course, student, cell_points):
+    """Per notebook, the points the autograder's own results.json gives (same formula, computed here)."""
+    results = json.loads((course / "verdicts" / "cnn" / f"{student}.json").read_text())
+    expected = {}
+    for function, entry in cell_points.items():
+        score = cell_score(cases_for(results, function, entry["task"]), entry["points"])
+        expected[entry["notebook"]] = expected.get(entry["notebook"], 0.0) + score
+    return expected, results
+
+
+def test_grading_worked_for_every_submission(course_run, scores):
+    assert course_run["failures"] == []
+    hostile = ["hostile"] if detect_jail().namespaces else []
+    assert sorted(scores) == sorted(["blank", "partial", "solution", *hostile])
+    assert all(len(notebooks) == 5 for notebooks in scores.values())
+
+
+def test_release_has_everything_a_student_needs_and_no_leaks(course_run):
+    release, source = course_run["release"], course_run["course"] / "source" / "cnn"
+    assert find_leaks(release, source) == []
+    for name in ("setup.py", "pyproject.toml", "requirements.txt", "README.md", "data/digits.npz",
+                 "data/grace_hopper.jpg", "cs_conv/im2col_cython.pyx", "cs_conv/fast_layers.py"):
+        assert (release / name).is_file(), name
+    assert sorted(p.name for p in release.glob("*.ipynb")) == sorted(p.name for p in source.glob("*.ipynb"))
+    assert not (release / "autograder").exists()
+    assert 'raise NotImplementedError("Notebook 02, task 2.1: conv_forward_naive")' in (
+        release / "cs_conv" / "layers.py").read_text()
+    assert not list(release.rglob("*.so"))
+
+
+def test_release_builds_and_its_stubs_say_which_task(course_run, tmp_path):
+    folder = tmp_path / "student"
+    shutil.copytree(course_run["release"], folder)
+    build = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=folder,
+                           capture_output=True, text=True)
+    assert build.returncode == 0, build.stderr[-2000:]
+    probe = ("import numpy as np\nfrom cs_conv.layers import relu_forward\n"
+             "try:\n    relu_forward(np.ones(3))\nexcept NotImplementedError as e:\n    print(e)\n")
+    proc = subprocess.run([sys.executable, "-c", probe], cwd=folder, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": ""})
+    assert proc.stdout.strip() == "Notebook 01, task 1.3: relu_forward"
+
+
+def test_solution_earns_full_marks(scores):
+    for notebook, row in scores["solution"].items():
+        assert row.auto == pytest.approx(row.auto_max), notebook
+    assert sum(row.auto_max for row in scores["solution"].values()) == 96
+
+
+def test_blank_release_earns_zero(scores):
+    for notebook, row in scores["blank"].items():
+        assert row.auto == 0, notebook
+        assert row.manual == 0, f"{notebook}: unanswered questions score 0 without a grader"
+
+
+def test_partial_earns_exactly_what_its_tests_say(course_run, scores, cell_points):
+    expected, results = expected_scores(course_run["course"], "partial", cell_points)
+    for notebook, row in scores["partial"].items():
+        assert row.auto == pytest.approx(expected[notebook], abs=5e-3), notebook
+    full = {function: cell_score(cases_for(results, function, entry["task"]), entry["points"]) == entry["points"]
+            for function, entry in cell_points.items()}
+    for function in UNFINISHED:
+        assert cell_score(cases_for(results, function, TASKS[function]), 1) == 0, function
+    for bug in BUGS:
+        assert not full[bug.function], f"{bug.function}: the planted bug ({bug.why}) should cost points"
+    # Functions whose code, and everything they call, the sample left solved.
+    for function in UNTOUCHED:
+        assert full[function], f"{function}: untouched solved code should earn full marks"
+    total = sum(row.auto for row in scores["partial"].values())
+    assert 0 < total < 96
+
+
+def test_a_students_edited_cs_conv_is_what_got_graded(course_run):
+    autograded = course_run["course"] / "autograded" / "partial" / "cnn" / "01_vector_backprop.ipynb"
+    cells = json.loads(autograded.read_text())["cells"]
+    setup_output = "".join(cells[1]["outputs"][0]["text"])
+    assert "cs_conv is imported from" in setup_output and str(REPO) not in setup_output
+    assert "/work/cs_conv" in setup_output, setup_output
+    verdicts = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["outputs"][0]["text"])
+                for cell in cells if cell.get("metadata", {}).get("nbgrader", {}).get("grade")
+                and cell["cell_type"] == "code"}
+    assert "FAILED" in verdicts["autograde_relu_backward"]
+    assert "FAILED" not in verdicts["autograde_relu_forward"]
+
+
+def test_hostile_submission_is_contained(course_run, scores, cell_points):
+    if "hostile" not in scores:
+        pytest.skip(f"kernels cannot be jailed here ({detect_jail().reason}): the demo leaves the hostile sample out")
+    course = course_run["course"]
+    expected, _ = expected_scores(course, "hostile", cell_points)
+    for notebook, row in scores["hostile"].items():
+        assert row.auto == pytest.approx(expected[notebook], abs=5e-3), notebook
+    # No marker file anywhere it tried outside its own jailed scratch folder.
+    places = [REPO, REPO / "assignments", course, course.parent, Path("/tmp"), Path.home(), Path("/work")]
+    places += list(course.glob("*/*/cnn")) + list(course.glob("*/*"))
+    planted = [str(place / MARKER) for place in places if (place / MARKER).exists()]
+    assert planted == []
+    # The gradebook holds only the source's grade cells, none above its maximum.
+    with sqlite3.connect(course / "gradebook.db") as db:
+        over = db.execute("SELECT COUNT(*) FROM grade JOIN grade_cells ON grade.cell_id = grade_cells.id "
+                          "WHERE grade.auto_score > grade_cells.max_score").fetchone()[0]
+        names = {row[0] for row in db.execute("SELECT name FROM base_cell")}
+    assert over == 0 and "bonus_points" not in names
+    feedback = "\n".join(p.read_text() for p in (course / "feedback" / "hostile" / "cnn").glob("*.html"))
+    for sign in ("STOLEN", "TAMPERED", "LEAK "):
+        assert sign not in feedback, f"the hostile code printed {sign}: it found something"
+    assert "Autograder verdict for affine_forward" in feedback
+
+
+def test_feedback_shows_verdicts_and_no_hidden_source(course_run):
+    course = course_run["course"]
+    secret = grader_lines(REPO / "autograder", REPO / "cs_conv")
+    for student in course_run["students"]:
+        pages = sorted((course / "feedback" / student / "cnn").glob("*.html"))
+        assert len(pages) == 5, student
+        for page in pages:
+            html = page.read_text()
+            assert "Autograder verdict for" in html, f"{student}/{page.name} shows no verdict"
+            assert "HIDDEN TESTS" not in html and "BEGIN SOLUTION" not in html
+            leaked = [line for line in secret if line in html]
+            assert leaked == [], f"{student}/{page.name} shows grader source: {leaked[:3]}"
+
+
+def test_exports_have_a_row_per_student_test_and_notebook(course_run):
+    exports = course_run["exports"]
+    grades = exports["grades"].read_text().splitlines()
+    who = course_run["students"]
+    assert len(grades) == 1 + len(who) and grades[0].startswith("assignment,")
+    tests = exports["tests"].read_text().splitlines()
+    assert {line.split(",")[0] for line in tests[1:]} == set(who) and len(tests) > len(who) * 100
+    assert len(exports["notebooks"].read_text().splitlines()) == 1 + len(who) * 5
+
+
+def test_gradescope_bundle_scores_like_nbgrader(course_run, scores, tmp_path):
+    source = course_run["course"] / "source" / "cnn"
+    bundle = gradescope.make_bundle(tmp_path / "bundle", source)
+    assert bundle.is_file()
+    # Rescaled to the notebooks' points, the partial sample's own results give its nbgrader score.
+    sys.path.insert(0, str(tmp_path / "bundle" / "source"))
+    try:
+        import run_gradescope
+    finally:
+        sys.path.pop(0)
+    raw = json.loads((course_run["course"] / "verdicts" / "cnn" / "partial.json").read_text())
+    rescaled = run_gradescope.rescale(raw, gradescope.cell_points(source))
+    assert rescaled["score"] == pytest.approx(sum(row.auto for row in scores["partial"].values()), abs=5e-3)
+    # And the bundle runs as Gradescope runs it: the full solution earns every autograded point.
+    root = tmp_path / "gradescope"
+    root.mkdir()
+    shutil.copytree(tmp_path / "bundle" / "source", root / "source")
+    shutil.copytree(course_run["course"] / "submitted" / "solution" / "cnn", root / "submission" / "cnn")
+    proc = subprocess.run([str(root / "source" / "run_autograder")], capture_output=True, text=True,
+                          env={**os.environ, "GRADESCOPE_ROOT": str(root), "PYTHON": sys.executable})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    results = json.loads((root / "results" / "results.json").read_text())
+    assert results["score"] == pytest.approx(96, abs=5e-3), results["output"]
+    assert {test["extra_data"]["notebook"] for test in results["tests"]} == {p.stem for p in source.glob("*.ipynb")}

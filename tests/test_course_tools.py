@@ -1,0 +1,172 @@
+"""Units of the course tools: points, verdict text, leak scan, planted bugs, the kernel jail."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "assignments"))
+
+from course_tools import points, verdicts  # noqa: E402
+from course_tools.cells import NotebookBuilder, function_for, grade_id_for  # noqa: E402
+from course_tools.jail import JAIL, detect_jail, run_jailed  # noqa: E402
+from course_tools.leaks import fenced_lines, find_leaks  # noqa: E402
+from course_tools.samples import BUGS, UNFINISHED, plant, solved_sources, stub_functions  # noqa: E402
+
+from cs_conv.tasks import TASKS  # noqa: E402
+
+
+def make_test(name, score, max_score=1, task=None):
+    data = {"name": name, "score": score, "max_score": max_score, "status": "passed" if score else "failed",
+            "output": f"message for {name}", "visibility": "visible"}
+    if task:
+        data["extra_data"] = {"task": task}
+    return data
+
+
+RESULTS = {"tests": [
+    make_test("conv_forward_naive: stride 1", 1, task="2.1"),
+    make_test("conv_forward_naive: stride 2, pad 1", 0, task="2.1"),
+    make_test("conv_forward_naive: groups 2", 2, max_score=2, task="2.1"),
+    make_test("conv_backward_naive: stride 2", 0, task="2.2"),
+    make_test("im2col_cython: rectangular kernel", 1, task="4.1"),
+    make_test("im2col_cython: dilation 2", 0, task="4.1"),
+    make_test("col2im_cython: rectangular kernel", 1, task="4.2"),
+]}
+
+
+def test_a_grade_cell_takes_its_functions_tests_by_name_or_task_number():
+    assert [t["name"] for t in verdicts.cases_for(RESULTS, "conv_forward_naive")] == [
+        "conv_forward_naive: stride 1", "conv_forward_naive: stride 2, pad 1", "conv_forward_naive: groups 2"]
+    # The Cython kernels' tests are named after their wrappers; the task number ties them to the cell.
+    assert len(verdicts.cases_for(RESULTS, "im2col_kernel")) == 2
+    assert len(verdicts.cases_for(RESULTS, "col2im_kernel")) == 1
+    assert verdicts.cases_for(RESULTS, "relu_forward") == []
+
+
+def test_a_grade_cell_scores_its_share_of_the_points():
+    assert verdicts.cell_score(verdicts.cases_for(RESULTS, "conv_forward_naive"), 6) == pytest.approx(6 * 3 / 4)
+    assert verdicts.cell_score(verdicts.cases_for(RESULTS, "conv_backward_naive"), 8) == 0
+    assert verdicts.cell_score(verdicts.cases_for(RESULTS, "col2im_kernel"), 5) == 5
+    assert verdicts.cell_score([], 5) == 0
+    assert points.earned_fraction([make_test("x: y", 5, max_score=1)]) == 1.0   # clipped
+
+
+def test_verdict_text_names_every_case_and_explains_failures():
+    tests = verdicts.cases_for(RESULTS, "conv_forward_naive")
+    text = verdicts.verdict_text("conv_forward_naive", tests, 6, 4.5)
+    assert text.startswith("Autograder verdict for conv_forward_naive: 4.5 of 6 points (2 of 3 tests passed).")
+    assert "passed  stride 1" in text and "FAILED  stride 2, pad 1" in text
+    assert "message for conv_forward_naive: stride 2, pad 1" in text
+    assert "message for conv_forward_naive: stride 1" not in text   # passing cases stay short
+    assert "no tests judged" in verdicts.verdict_text("relu_forward", [], 1, 0)
+
+
+def test_grade_ids_round_trip_and_reject_unknown_functions():
+    for function in TASKS:
+        assert function_for(grade_id_for(function)) == function
+    assert function_for("nb01_md03") is None and function_for("autograde_nonsense") is None
+    with pytest.raises(ValueError, match="not a student function"):
+        NotebookBuilder("x").autograded("nonsense", 1)
+
+
+def test_builder_writes_valid_nbgrader_metadata():
+    nb = NotebookBuilder("t")
+    nb.md("# title")
+    nb.code("x = 1")
+    nb.autograded("relu_forward", 2)
+    nb.free_response("why", 3, "Why?", "Because.")
+    notebook = nb.notebook()
+    kinds = [(c.cell_type, c.metadata["nbgrader"]["grade"], c.metadata["nbgrader"]["solution"]) for c in notebook.cells]
+    assert kinds == [("markdown", False, False), ("code", False, False), ("code", True, False),
+                     ("markdown", False, False), ("markdown", True, True)]
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells]
+    assert len(set(ids)) == len(ids)
+    nbformat.validate(notebook)
+
+
+def test_every_planted_bug_still_applies_exactly_once():
+    sources = solved_sources()
+    for bug in BUGS:
+        changed = plant(sources[bug.path], bug)
+        assert changed != sources[bug.path] and bug.new in changed
+    for relative, text in sources.items():
+        stubbed = stub_functions(text, UNFINISHED, relative)
+        markers = [line for line in stubbed.splitlines()
+                   if line.strip().startswith(("### BEGIN", "### END", "### KEEP"))]
+        assert markers == [], f"{relative}: {markers}"
+
+
+def test_partial_sample_stubs_only_the_unfinished_tasks():
+    text = solved_sources()["cs_conv/optim.py"]
+    stubbed = stub_functions(text, ("adam",), "cs_conv/optim.py")
+    assert 'raise NotImplementedError("Notebook 05, task 5.9: adam")' in stubbed
+    assert "sgd" in stubbed and "NotImplementedError" not in stubbed.split("def adam")[0]
+
+
+def test_leak_scan_finds_planted_leaks(tmp_path):
+    release = tmp_path / "release"
+    (release / "cs_conv").mkdir(parents=True)
+    (release / "cs_conv" / "layers.py").write_text((REPO / "cs_conv" / "layers.py").read_text())
+    (release / "cs_conv" / "im2col_cython.pyx").write_text("pass\n")
+    (release / "cs_conv" / "im2col_cython.c").write_text("/* generated */\n")
+    (release / "grader.py").write_bytes((REPO / "autograder" / "cli.py").read_bytes())
+    source = tmp_path / "source"
+    source.mkdir()
+    nb = NotebookBuilder("t")
+    nb.free_response("q", 1, "Why?", "The secret model answer, long enough to be recognised.")
+    nbformat.write(nb.notebook(), source / "01.ipynb")
+    leaked = nb.notebook()
+    leaked.cells.append(nbformat.v4.new_code_cell("1", outputs=[nbformat.v4.new_output("stream", text="x")]))
+    nbformat.write(leaked, release / "01.ipynb")
+    findings = "\n".join(find_leaks(release, source))
+    assert "delimiter line '### BEGIN SOLUTION'" in findings
+    assert "solution line" in findings
+    assert "identical to autograder/cli.py" in findings
+    assert "model answer" in findings
+    assert "has outputs" in findings
+    assert "im2col_cython.c: a build product" in findings
+
+
+def test_leak_scan_knows_the_solution_lines():
+    lines = fenced_lines(REPO / "cs_conv")
+    assert any("dxpad" in line for line in lines)
+    assert all(len(line) >= 20 for line in lines)
+
+
+@pytest.mark.skipif(not detect_jail().namespaces, reason="the jail needs root and Linux namespaces here")
+def test_the_kernel_jail_hides_the_repository_and_the_network(tmp_path):
+    work = tmp_path / "scratch" / "work"
+    work.mkdir(parents=True)
+    (work / "mine.txt").write_text("student file")
+    probe = (
+        "import json, os, socket\n"
+        "out = {'uid': os.getuid(), 'pid': os.getpid(), 'mine': open('mine.txt').read(),\n"
+        f"       'repo': os.listdir({str(REPO)!r}), 'jail_visible': os.path.exists({str(JAIL)!r})}}\n"
+        "try:\n    open(os.path.join(os.path.dirname(os.getcwd()), 'escaped'), 'w'); out['write_outside'] = True\n"
+        "except OSError:\n    out['write_outside'] = False\n"
+        "try:\n    socket.create_connection(('1.1.1.1', 53), timeout=2); out['network'] = True\n"
+        "except OSError:\n    out['network'] = False\n"
+        "print(json.dumps(out))\n"
+    )
+    proc = run_jailed([sys.executable, "-c", probe], work, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    seen = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert seen["mine"] == "student file" and seen["pid"] == 1
+    assert seen["repo"] == [".venv"] or set(seen["repo"]) <= {".venv"}, seen["repo"]
+    assert not seen["jail_visible"] and not seen["network"]
+    if detect_jail().user:
+        assert seen["uid"] != 0 and not seen["write_outside"]
+    assert not (tmp_path / "scratch" / "escaped").exists() or not detect_jail().user
+
+
+def test_the_jail_script_runs_without_the_course_tools():
+    # It is started by path, before anything is hidden: it must need the standard library only.
+    source = JAIL.read_text()
+    assert "course_tools" not in source.split('"""', 2)[2]
+    proc = subprocess.run([sys.executable, str(JAIL)], capture_output=True, text=True)
+    assert proc.returncode != 0
