@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
+EXTENSION := cs_conv/im2col_cython$(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
 
 .PHONY: test bench demo build lint clean notebooks release grade gradescope
 
@@ -14,9 +15,13 @@ $(INSTALLED): pyproject.toml setup.py
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-# Recompiles cs_conv/im2col_cython.pyx in place when it changed (Cython skips it otherwise).
-build: $(INSTALLED)
+build: $(EXTENSION)
+
+# Compiles cs_conv/im2col_cython.pyx in place only when it or setup.py changed: copying a new
+# .so over one that a running kernel has loaded would crash that kernel.
+$(EXTENSION): cs_conv/im2col_cython.pyx setup.py | $(INSTALLED)
 	$(PY) setup.py --quiet build_ext --inplace
+	touch $@
 
 lint: $(INSTALLED)
 	$(PY) -m ruff check .
