@@ -77,6 +77,9 @@ def build_root(config):
     # Nothing mounted below may propagate back to the host's mount table.
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0755")
+    # The private /tmp comes before the binds, so that a bind below /tmp stays visible.
+    os.makedirs(root + "/tmp", exist_ok=True)
+    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={config['tmp_bytes']},mode=1777")
     for host, inside, mode in config["binds"]:
         target = root + inside
         if os.path.islink(host) and host == inside:
@@ -98,8 +101,6 @@ def build_root(config):
         mount("/dev/" + device, root + "/dev/" + device, None, MS_BIND)
     os.makedirs(root + "/proc", mode=0o555, exist_ok=True)
     mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    os.makedirs(root + "/tmp", exist_ok=True)
-    mount("tmpfs", root + "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, f"size={config['tmp_bytes']},mode=1777")
     old = root + "/.old-root"
     os.makedirs(old)
     machine = os.uname().machine
@@ -201,4 +202,5 @@ def main():
         os._exit(SETUP_FAILED)
 
 
-main()
+if __name__ == "__main__":
+    main()

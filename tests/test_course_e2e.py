@@ -34,11 +34,26 @@ UNTOUCHED = ("affine_forward", "affine_backward", "relu_forward", "conv_forward_
              "avg_pool_forward_fast", "avg_pool_backward_fast")
 
 
+# A world-readable copy of the solved kit and the grader outside the repository, as an instructor
+# might keep one: the hostile sample looks there too, and must find nothing.
+DECOY = Path("/srv/cs-conv-decoy")
+
+
 @pytest.fixture(scope="session")
 def course_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("course-demo")
-    summary = demo.run(out, log=lambda *args: None)
-    time.sleep(2)  # give a daemon the hostile sample left behind (if any survived) time to strike
+    decoy = os.geteuid() == 0 and not DECOY.exists()
+    if decoy:
+        for package in ("autograder", "cs_conv"):
+            shutil.copytree(REPO / package, DECOY / package, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+        for path in [DECOY, *DECOY.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+    try:
+        summary = demo.run(out, log=lambda *args: None)
+        time.sleep(2)  # give a daemon the hostile sample left behind (if any survived) time to strike
+    finally:
+        if decoy:
+            shutil.rmtree(DECOY)
     return summary
 
 
@@ -149,7 +164,7 @@ def test_hostile_submission_is_contained(course_run, scores, cell_points):
     for notebook, row in scores["hostile"].items():
         assert row.auto == pytest.approx(expected[notebook], abs=5e-3), notebook
     # No marker file anywhere it tried outside its own jailed scratch folder.
-    places = [REPO, REPO / "assignments", course, course.parent, Path("/tmp"), Path.home(), Path("/work")]
+    places = [REPO, REPO / "assignments", course, course.parent, Path("/tmp"), Path.home(), Path("/work"), DECOY]
     places += list(course.glob("*/*/cnn")) + list(course.glob("*/*"))
     planted = [str(place / MARKER) for place in places if (place / MARKER).exists()]
     assert planted == []

@@ -1,8 +1,10 @@
 """Start commands in the jail of ``kernel_jail.py``, and find out how strong a jail this machine allows.
 
 ``detect_jail`` tries, once per process, the strongest confinement first (namespaces as ``nobody``)
-and keeps the first under which Python with ipykernel starts. ``_spec`` writes what the jail must
-hide and expose; ``run_jailed`` runs one command in it (the extension builds of ``prebuild``);
+and keeps the first under which Python with ipykernel starts. ``jail_spec`` lists the only host paths
+the jail's fresh root holds (an allow-list: the system, the interpreter, the kernel's own scratch
+files), so no copy of the repository, the grader or a gradebook anywhere on the machine is visible;
+``run_jailed`` runs one command in it (the extension builds of ``prebuild``);
 ``course_tools.kernel`` starts notebook kernels with the same spec.
 """
 
@@ -18,6 +20,13 @@ from pathlib import Path
 
 JAIL = Path(__file__).with_name("kernel_jail.py")
 REPO = Path(__file__).resolve().parents[2]
+# The autograder's sandbox launcher: kernel_jail.py builds its root with the same code.
+LAUNCHER = REPO / "autograder" / "launcher.py"
+# Host paths a kernel may read besides the interpreter: the system's programs and libraries.
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache",
+                "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives")
+# Scratch entries that stay out of the jail: its own root and its setup files.
+SCRATCH_PRIVATE = ("root", "spec.json", "output.log")
 # The interpreter by its environment's path (not the symlink's target): it must find its venv.
 PYTHON = os.path.abspath(sys.executable)
 SANDBOX_USER = "nobody"
@@ -25,6 +34,7 @@ SANDBOX_USER = "nobody"
 LIMITS = {"cpu_seconds": 900, "address_space": 3 * 2**30, "file_size": 256 * 2**20,
           "processes": 256, "open_files": 1024, "core": 0}
 WORK_SIZE = "768m"
+TMP_BYTES = 256 * 2**20
 
 
 class Jail:
@@ -40,30 +50,19 @@ class Jail:
         return f"kernels run with resource limits only ({self.reason})"
 
 
-def _closed_ancestors(path: str) -> list[str]:
-    """Folders above ``path`` that other users cannot pass through (``/root`` for a pyenv Python)."""
-    closed = []
-    for parent in reversed(Path(path).parents):
-        try:
-            if not parent.stat().st_mode & 0o001:
-                closed.append(str(parent))
-        except OSError:
-            continue
-    return closed
-
-
 def jail_spec(scratch: Path, work: Path, env: dict[str, str], namespaces: bool, user: str | None,
-          limits: dict[str, int], work_size: str, hidden: list[Path]) -> dict:
+              limits: dict[str, int], work_size: str) -> dict:
+    """The jail's settings; ``binds`` are the only host paths its root will hold (when namespaces work)."""
     interpreters = sorted({os.path.realpath(sys.prefix), os.path.realpath(sys.base_prefix), sys.prefix})
-    hide = [[str(path), "755"] for path in hidden]
-    # Cover closed folders above the interpreter with an open, empty one, then expose the
-    # interpreter inside it: the sandbox user can then run Python but see nothing else there.
-    hide += [[path, "755"] for prefix in interpreters for path in _closed_ancestors(prefix)]
-    hide += [[path, "1777"] for path in ("/tmp", "/var/tmp", "/dev/shm")]
-    expose = [[prefix, "ro"] for prefix in interpreters] + [[str(scratch), "rw"]]
+    binds = [[path, path, "ro"] for path in SYSTEM_PATHS if os.path.lexists(path)]
+    binds += [[prefix, prefix, "ro"] for prefix in interpreters]
+    binds += [[str(entry), str(entry), "rw"] for entry in sorted(scratch.iterdir())
+              if entry.name not in SCRATCH_PRIVATE]
+    (scratch / "root").mkdir(exist_ok=True)
     return {
         "namespaces": namespaces, "user": user, "work": str(work), "work_size": work_size,
-        "hide": hide, "expose": expose, "limits": limits, "env": env, "log": str(scratch / "output.log"),
+        "root": str(scratch / "root"), "binds": binds, "tmp_bytes": TMP_BYTES, "launcher": str(LAUNCHER),
+        "limits": limits, "env": env, "log": str(scratch / "output.log"),
     }
 
 
@@ -80,7 +79,7 @@ def detect_jail() -> Jail:
             scratch = Path(tmp)
             work = scratch / "work"
             work.mkdir()
-            spec = jail_spec(scratch, work, {"PATH": "/usr/bin:/bin"}, namespaces, user, {}, "16m", [REPO])
+            spec = jail_spec(scratch, work, {"PATH": "/usr/bin:/bin"}, namespaces, user, {}, "16m")
             check = (f"import ipykernel, numpy, matplotlib, os; assert not os.path.exists({str(JAIL)!r})"
                      if namespaces else "import ipykernel, numpy, matplotlib")
             probe = _launch(spec, [PYTHON, "-c", check], timeout=60)
@@ -92,22 +91,13 @@ def detect_jail() -> Jail:
     raise RuntimeError("cannot start a Python kernel even without a jail: " + "; ".join(reasons))
 
 
-def hidden_paths() -> list[Path]:
-    """The repository and the course folder (nbgrader's working directory), if elsewhere."""
-    paths = [REPO]
-    course = Path.cwd().resolve()
-    if REPO not in course.parents and course != REPO:
-        paths.append(course)
-    return paths
-
-
 def run_jailed(command: list[str], work: Path, timeout: float) -> subprocess.CompletedProcess:
     """Run ``command`` in the jail, in a copy of ``work`` (inside ``scratch = work.parent``)."""
     jail = detect_jail()
     scratch = work.parent
     env = {"PATH": os.pathsep.join([str(Path(PYTHON).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
            "HOME": str(work), "PYTHONNOUSERSITE": "1", "LANG": "C.UTF-8"}
-    spec = jail_spec(scratch, work, env, jail.namespaces, jail.user, LIMITS, WORK_SIZE, hidden_paths())
+    spec = jail_spec(scratch, work, env, jail.namespaces, jail.user, LIMITS, WORK_SIZE)
     return _launch(spec, command, timeout)
 
 

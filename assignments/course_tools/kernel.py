@@ -34,7 +34,7 @@ from nbformat.notebooknode import from_dict
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
-from course_tools.jail import JAIL, LIMITS, PYTHON, WORK_SIZE, detect_jail, hidden_paths, jail_spec
+from course_tools.jail import JAIL, LIMITS, PYTHON, WORK_SIZE, detect_jail, jail_spec
 from course_tools.prebuild import seed_extension
 
 # Environment variables a kernel may inherit; everything else (tokens, paths) stays out.
@@ -98,7 +98,7 @@ class SandboxedKernelManager(AsyncKernelManager):
             entry = pwd.getpwnam(self.jail.user)
             os.chown(self._scratch / "ipc", entry.pw_uid, entry.pw_gid)
         spec = jail_spec(self._scratch, self._work, self._launch_env, self.jail.namespaces, self.jail.user,
-                     self.limits, self.work_size, hidden_paths())
+                         self.limits, self.work_size)
         spec_path = self._scratch / "spec.json"
         spec_path.write_text(json.dumps(spec))
         if cmd and os.path.abspath(cmd[0]) == PYTHON:

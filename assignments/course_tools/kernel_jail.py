@@ -7,9 +7,10 @@
 
 1. unshares mount, PID, network, IPC and UTS namespaces and forks, so the command becomes PID 1
    of its own PID namespace: when it ends, every process it started ends with it;
-2. covers each ``hide`` path (the repository, the course folder, ``/tmp``, ``/dev/shm``...) with an
-   empty tmpfs, then binds back each ``expose`` path (the interpreter's environment read-only, the
-   kernel's IPC folder read-write), reaching the originals through file descriptors opened first;
+2. builds a fresh root holding only the ``binds`` (system libraries, the interpreter read-only, the
+   kernel's scratch files), a private ``/tmp``, a few devices and ``/proc``, and ``pivot_root``s into
+   it, with the autograder sandbox's own code (``build_root`` of ``autograder/launcher.py``): nothing
+   else on the machine, such as any copy of the repository, the grader or a gradebook, exists in there;
 3. mounts a size-limited tmpfs at ``work`` and copies what was there (the notebook's folder) into it;
 4. drops to ``user`` (``nobody``) with no capabilities and ``no_new_privs``, sets resource limits,
    and execs the command in ``work``.
@@ -19,6 +20,7 @@ means the jail itself could not be set up; its reason is on stderr.
 """
 
 import ctypes
+import importlib.util
 import json
 import os
 import pwd
@@ -30,8 +32,7 @@ import sys
 SETUP_FAILED = 121
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
-MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
+MS_NOSUID, MS_NODEV = 2, 4
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
 LIMITS = {"cpu_seconds": resource.RLIMIT_CPU, "address_space": resource.RLIMIT_AS,
           "file_size": resource.RLIMIT_FSIZE, "processes": resource.RLIMIT_NPROC,
@@ -52,27 +53,23 @@ def _mount(source, target, fstype, flags, data=None):
            f"mount {source} on {target}")
 
 
+def _load_launcher(path):
+    """The autograder's sandbox launcher as a module (stdlib only; its ``main`` does not run)."""
+    spec = importlib.util.spec_from_file_location("sandbox_launcher", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def _build_filesystem(spec):
-    _mount(None, "/", None, MS_REC | MS_PRIVATE)
-    # Open the paths to expose before covering them: the descriptors still reach the originals.
-    exposed = [(os.open(path, os.O_PATH | os.O_DIRECTORY), path, mode) for path, mode in spec["expose"]]
+    launcher = _load_launcher(spec["launcher"])
+    # Open the notebook's folder first: after pivot_root the descriptor still reaches it.
     seed = os.open(spec["work"], os.O_PATH | os.O_DIRECTORY)
-    for path, mode in spec["hide"]:
-        if os.path.isdir(path):
-            _mount("tmpfs", path, "tmpfs", MS_NOSUID | MS_NODEV, f"size=256m,mode={mode}")
-    for fd, path, mode in exposed:
-        os.makedirs(path, exist_ok=True)
-        _mount(f"/proc/self/fd/{fd}", path, None, MS_BIND | MS_REC)
-        if mode == "ro":
-            _mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_REC)
+    launcher.build_root({"root": spec["root"], "binds": spec["binds"], "hide": [], "tmp_bytes": spec["tmp_bytes"]})
     work = spec["work"]
-    os.makedirs(work, exist_ok=True)
     _mount("tmpfs", work, "tmpfs", MS_NOSUID | MS_NODEV, f"size={spec['work_size']},mode=755")
     shutil.copytree(f"/proc/self/fd/{seed}", work, dirs_exist_ok=True, symlinks=True)
-    for fd, _, _ in exposed:
-        os.close(fd)
     os.close(seed)
-    _mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
 
 
 def _hand_over(path, uid, gid):
@@ -86,8 +83,7 @@ def _limit(spec):
         resource.setrlimit(LIMITS[name], (value, value))
 
 
-def _drop_privileges(user):
-    entry = pwd.getpwnam(user)
+def _drop_privileges(entry):
     os.setgroups([])
     os.setgid(entry.pw_gid)
     os.setuid(entry.pw_uid)
@@ -96,28 +92,28 @@ def _drop_privileges(user):
 
 def _start(spec, command):
     """In the final process: filesystem, ownership, output, limits, user, then exec the command."""
-    user = spec.get("user")
+    # Look the user up and open the log while the host's /etc and the scratch folder are in reach.
+    entry = pwd.getpwnam(spec["user"]) if spec.get("user") else None
+    log = os.open(spec.get("log") or os.devnull, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     if spec["namespaces"]:
         _build_filesystem(spec)
-    if user:
-        entry = pwd.getpwnam(user)
+    if entry:
         _hand_over(spec["work"], entry.pw_uid, entry.pw_gid)
     os.chdir(spec["work"])
     # The command's own output goes to a log, never to the grader's pipes: a process it leaves
     # behind must not hold them open (whoever reads them would wait for it forever).
-    _redirect(spec.get("log") or os.devnull)
+    _redirect(log)
     _limit(spec)
-    if user:
-        _drop_privileges(user)
+    if entry:
+        _drop_privileges(entry)
     if spec["namespaces"]:
         # Set last: changing user clears it. When the jail dies, so does PID 1, and the namespace.
         _check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "pdeathsig")
     os.execve(command[0], command, spec["env"])
 
 
-def _redirect(log_path):
+def _redirect(log):
     null = os.open(os.devnull, os.O_RDONLY)
-    log = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(null, 0)
     os.dup2(log, 1)
     os.dup2(log, 2)

@@ -8,7 +8,8 @@ def _hostile_attack():
     marker = "HOSTILE_WAS_HERE"
     here = pathlib.Path(__file__).resolve().parent.parent
     bases = [here, *here.parents, pathlib.Path.home(), pathlib.Path("/tmp"), pathlib.Path("/work"),
-             pathlib.Path("/work/main"), pathlib.Path("/work/main/assignments"), pathlib.Path("/autograder")]
+             pathlib.Path("/work/main"), pathlib.Path("/work/main/assignments"), pathlib.Path("/autograder"),
+             pathlib.Path("/srv/cs-conv-decoy")]  # a readable copy of the kit elsewhere (tests make one)
 
     def strike():
         for base in bases:
