@@ -6,5 +6,5 @@ Checks: ``shapes`` (shared shape checks), ``gradient_check`` (numeric gradients)
 Models and training: ``classifiers.cnn`` (ThreeLayerConvNet), ``optim``, ``solver``.
 Data and pictures: ``data`` (digits, X/O, photo, CIFAR-10), ``xo`` (the lecture's X and O),
 ``vis`` (filters, feature maps, curves, confusion matrix). ``tasks`` maps every student
-function to its notebook task; ``tour`` is a quick look at all of it.
+function to its notebook task.
 """
