@@ -70,6 +70,11 @@ class PoolGeometry:
         return (self.N, self.C, self.H_out, self.W_out)
 
 
+def _is_int(value) -> bool:
+    """A Python or NumPy integer; ``True``/``False`` are not accepted as sizes."""
+    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+
+
 def as_pair(value, name: str) -> tuple[int, int]:
     """Read an int or a pair of ints as an ``(height, width)`` pair of Python ints.
 
@@ -82,7 +87,7 @@ def as_pair(value, name: str) -> tuple[int, int]:
         pair = tuple(value)
     else:
         pair = (value, value)
-    if not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in pair):
+    if not all(_is_int(v) for v in pair):
         raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
     return int(pair[0]), int(pair[1])
 
@@ -97,7 +102,7 @@ def float_dtype(x: np.ndarray, name: str = "x") -> np.dtype:
 
 
 def _int_param(value, name: str) -> int:
-    if not isinstance(value, (int, np.integer)) or isinstance(value, bool):
+    if not _is_int(value):
         raise ValueError(f"{name} must be an int, got {value!r}")
     return int(value)
 

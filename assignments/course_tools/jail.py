@@ -18,13 +18,13 @@ import tempfile
 from functools import cache
 from pathlib import Path
 
+# The system's programs and libraries: the same host paths the autograder's sandbox may read.
+from autograder.sandbox import SYSTEM_PATHS
+
 JAIL = Path(__file__).with_name("kernel_jail.py")
 REPO = Path(__file__).resolve().parents[2]
 # The autograder's sandbox launcher: kernel_jail.py builds its root with the same code.
 LAUNCHER = REPO / "autograder" / "launcher.py"
-# Host paths a kernel may read besides the interpreter: the system's programs and libraries.
-SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc/ld.so.cache",
-                "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives")
 # Scratch entries that stay out of the jail: its own root and its setup files.
 SCRATCH_PRIVATE = ("root", "spec.json", "output.log")
 # The interpreter by its environment's path (not the symlink's target): it must find its venv.
