@@ -8,7 +8,7 @@ IPC and UTS namespaces with a root that holds only
 - the system libraries and compiler (``/usr``, ``/lib*``, ``/bin``), read-only,
   with Python's ``dist-packages``/``site-packages`` folders there covered up,
 - the interpreter's own prefix (its ``site-packages`` covered up), read-only,
-- allowlisted packages (numpy; Cython for builds) under ``/opt/site``, read-only,
+- allowlisted packages (numpy, threadpoolctl; Cython for builds) under ``/opt/site``, read-only,
 - the student's staged ``cs_conv`` under ``/submission``, read-only,
 - a private ``/tmp`` and, for builds only, a writable ``/build``,
 
@@ -86,7 +86,7 @@ class Protections:
             ]
         else:
             lines += [
-                f"filesystem: NOT isolated ({self.reason}); sys.path holds only the submission and numpy",
+                f"filesystem: NOT isolated ({self.reason}); sys.path: only the submission and its runtime packages",
                 "network: NOT isolated",
                 "processes: own process group, killed as a group",
             ]

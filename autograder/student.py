@@ -26,7 +26,7 @@ from autograder.sandbox import CONTROL_FD, SITE_DIR, SUBMISSION_DIR, Bind, Sandb
 
 RUNNER = Path(__file__).with_name("runner.py")
 RUNNER_INSIDE = "/opt/grader/runner.py"  # the one file of the grader a sandbox can see (it holds no answers)
-RUNTIME_PACKAGES = ("numpy",)
+RUNTIME_PACKAGES = ("numpy", "threadpoolctl")
 MESSAGE_CHARS = 300
 
 

@@ -15,8 +15,9 @@ Convolution (tasks 4.3, 4.4). With ``cols = im2col(x)`` of shape ``(N, C*HH*WW, 
 
 and ``groups`` splits C and F into G blocks, one product per block. The batch is done
 a chunk of images at a time, so the columns of the whole batch never exist at once:
-the extra memory is one chunk, and the cache is the inputs alone (backward unfolds x
-again, chunk by chunk).
+the extra memory is one chunk per worker, and the cache is the inputs alone (backward
+unfolds x again, chunk by chunk). ``cs_conv.parallel.split_batch`` hands each core
+its own share of the images, so one core's unfolding overlaps another's products.
 
 Pooling (tasks 4.5-4.8) reuses im2col: ``pool_columns`` unfolds each channel as a
 one-channel image, so each window becomes a column of ``pool_h*pool_w`` entries; max
@@ -36,6 +37,7 @@ from __future__ import annotations
 import numpy as np
 
 from cs_conv.im2col import kernel_dtype
+from cs_conv.parallel import split_batch, workers_for
 from cs_conv.shapes import PoolGeometry, conv_geometry, float_dtype, pool_geometry, require_shape
 
 try:
@@ -47,11 +49,12 @@ except ImportError as error:
         "root, or your assignment folder) with:  make build  or:  python setup.py build_ext --inplace"
     ) from error
 
-# A chunk's columns take at most this many bytes (but always hold at least one image):
-# large enough for few, big matrix products, small enough to stay in cache.
+# A worker's chunk of columns takes at most this many bytes (but always holds at least
+# one image): enough images that per-chunk costs (Python calls, the bias pass) stay
+# small next to the products.
 CHUNK_BYTES = 16 * 2**20
-# ... and at most this fraction of the bytes the call reads and returns, so the extra
-# memory stays below the size of the call's own arrays.
+# ... and all workers' chunks together at most this fraction of the bytes the call
+# reads and returns, so the extra memory stays below the size of the call's own arrays.
 CHUNK_FRACTION = 0.25
 # Pooling makes several NumPy passes over each chunk's columns and windows, so its chunks
 # are kept small: at most this many windows, so that a chunk's columns stay in cache and
@@ -103,15 +106,21 @@ def conv_forward_fast(x, w, b, conv_param):
     w_rows = w.astype(work, copy=False).reshape(G, F // G, K)
     b_col = b.astype(work, copy=False).reshape(G, F // G, 1)
     out = np.empty((N, G, F // G, P), dtype=work)
-    chunk = images_per_chunk(N, C * HH * WW * P * work.itemsize, x.nbytes + out.nbytes)
-    cols_buffer = np.empty((chunk, C * HH * WW, P), dtype=work)
-    for n0 in range(0, N, chunk):
-        n1 = min(N, n0 + chunk)
-        x_n = x[n0:n1].astype(work, copy=False)
-        cols = im2col_cython(x_n, HH, WW, g.pad, g.stride, g.dilation, out=cols_buffer[:n1 - n0])
-        # Rows of the columns are in (c, kh, kw) order, so group g's rows are one block.
-        np.matmul(w_rows, cols.reshape(n1 - n0, G, K, P), out=out[n0:n1])
-        out[n0:n1] += b_col
+    workers = workers_for(N, flops_per_item=2 * F * K * P)
+    chunk = images_per_chunk(-(-N // workers), C * HH * WW * P * work.itemsize,
+                             (x.nbytes + out.nbytes) // workers)
+
+    def convolve(lo, hi):
+        """Images lo..hi-1, a chunk at a time, into out[lo:hi]."""
+        cols_buffer = np.empty((chunk, C * HH * WW, P), dtype=work)
+        for n0 in range(lo, hi, chunk):
+            n1 = min(hi, n0 + chunk)
+            cols = im2col_cython(x[n0:n1], HH, WW, g.pad, g.stride, g.dilation, out=cols_buffer[:n1 - n0])
+            # Rows of the columns are in (c, kh, kw) order, so group g's rows are one block.
+            np.matmul(w_rows, cols.reshape(n1 - n0, G, K, P), out=out[n0:n1])
+            out[n0:n1] += b_col
+
+    split_batch(convolve, N, workers)
     out = out.reshape(g.out_shape).astype(dtype, copy=False)
     ### END SOLUTION
     cache = (x, w, b, conv_param)
@@ -145,32 +154,39 @@ def conv_backward_fast(dout, cache):
     ### BEGIN SOLUTION
     work = kernel_dtype(dtype)
     K = Cg * HH * WW
-    w_rows = w.astype(work, copy=False).reshape(G, F // G, K)
-    w_cols = w_rows.transpose(0, 2, 1)  # (G, K, F/G): a view; BLAS reads it transposed
+    w_cols = w.astype(work, copy=False).reshape(G, F // G, K).transpose(0, 2, 1)  # (G, K, F/G), a view
     dx = np.empty((N, C, H, W), dtype=work)
-    dw_rows = np.zeros((G, F // G, K), dtype=work)
-    db = np.zeros(F, dtype=work)
-    chunk = images_per_chunk(N, C * HH * WW * P * work.itemsize, x.nbytes + dout.nbytes + dx.nbytes)
-    # One buffer serves both the gradient columns (for dx) and then the columns of x (for dw).
-    cols_buffer = np.empty((chunk, G, K, P), dtype=work)
-    dw_parts = np.empty((chunk, G, F // G, K), dtype=work)
-    for n0 in range(0, N, chunk):
-        n1 = min(N, n0 + chunk)
-        cols = cols_buffer[:n1 - n0]
-        dout_n = np.ascontiguousarray(dout[n0:n1], dtype=work).reshape(n1 - n0, G, F // G, P)
-        # dx: each column's gradient is w2d.T @ dout; col2im adds them back onto the input.
-        np.matmul(w_cols, dout_n, out=cols)
-        col2im_cython(cols.reshape(n1 - n0, C * HH * WW, P), n1 - n0, C, H, W, HH, WW,
-                      g.pad, g.stride, g.dilation, out=dx[n0:n1])
-        # dw: unfold this chunk of x again and correlate it with dout.
-        im2col_cython(x[n0:n1].astype(work, copy=False), HH, WW, g.pad, g.stride, g.dilation,
-                      out=cols.reshape(n1 - n0, C * HH * WW, P))
-        np.matmul(dout_n, cols.transpose(0, 1, 3, 2), out=dw_parts[:n1 - n0])
-        dw_rows += dw_parts[:n1 - n0].sum(axis=0)
-        db += dout_n.sum(axis=(0, 3)).reshape(F)
+    workers = workers_for(N, flops_per_item=4 * F * K * P)
+    chunk = images_per_chunk(-(-N // workers), C * HH * WW * P * work.itemsize,
+                             (x.nbytes + dout.nbytes + dx.nbytes) // workers)
+
+    def backward(lo, hi):
+        """dx[lo:hi], and images lo..hi-1's shares of dw (as (G, F/G, K)) and db."""
+        dw_rows = np.zeros((G, F // G, K), dtype=work)
+        db = np.zeros(F, dtype=work)
+        # One buffer serves both the gradient columns (for dx) and then the columns of x (for dw).
+        cols_buffer = np.empty((chunk, G, K, P), dtype=work)
+        dw_parts = np.empty((chunk, G, F // G, K), dtype=work)
+        for n0 in range(lo, hi, chunk):
+            n1 = min(hi, n0 + chunk)
+            cols = cols_buffer[:n1 - n0]
+            dout_n = np.ascontiguousarray(dout[n0:n1], dtype=work).reshape(n1 - n0, G, F // G, P)
+            # dx: each column's gradient is w2d.T @ dout; col2im adds them back onto the input.
+            np.matmul(w_cols, dout_n, out=cols)
+            col2im_cython(cols.reshape(n1 - n0, C * HH * WW, P), n1 - n0, C, H, W, HH, WW,
+                          g.pad, g.stride, g.dilation, out=dx[n0:n1])
+            # dw: unfold this chunk of x again and correlate it with dout.
+            im2col_cython(x[n0:n1], HH, WW, g.pad, g.stride, g.dilation,
+                          out=cols.reshape(n1 - n0, C * HH * WW, P))
+            np.matmul(dout_n, cols.transpose(0, 1, 3, 2), out=dw_parts[:n1 - n0])
+            dw_rows += dw_parts[:n1 - n0].sum(axis=0)
+            db += dout_n.sum(axis=(0, 3)).reshape(F)
+        return dw_rows, db
+
+    shares = split_batch(backward, N, workers)
     dx = dx.astype(dtype, copy=False)
-    dw = dw_rows.reshape(w.shape).astype(dtype, copy=False)
-    db = db.astype(dtype, copy=False)
+    dw = sum(dw_rows for dw_rows, _ in shares).reshape(w.shape).astype(dtype, copy=False)
+    db = sum(db for _, db in shares).astype(dtype, copy=False)
     ### END SOLUTION
     return dx, dw, db
 

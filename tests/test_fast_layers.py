@@ -12,6 +12,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -122,10 +123,16 @@ def conv_cases(draw):
 
 
 @settings(deadline=None, max_examples=60)
-@given(conv_cases(), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**32 - 1))
+@given(conv_cases(), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**32 - 1), st.integers(1, 3))
 @task4_3
 @task4_4
-def test_conv_fast_matches_naive(case, dtype, seed):
+def test_conv_fast_matches_naive(case, dtype, seed, workers):
+    """Also on 1-3 worker threads, whatever the machine's cores."""
+    with mock.patch.object(fast, "workers_for", lambda n_items, flops_per_item: max(1, min(workers, n_items))):
+        check_conv_fast_matches_naive(case, dtype, seed)
+
+
+def check_conv_fast_matches_naive(case, dtype, seed):
     x_shape, w_shape, conv_param = case
     rng = np.random.default_rng(seed)
     x = rng.standard_normal(x_shape).astype(dtype)
@@ -150,11 +157,12 @@ def test_conv_fast_matches_naive(case, dtype, seed):
     assert conv_param == param_before
 
 
+@pytest.mark.parametrize("workers", [1, 2, 3])
 @pytest.mark.parametrize("N", [1, 5, 7])
 @task4_3
 @task4_4
-def test_conv_chunk_boundaries(monkeypatch, N):
-    """Chunks of 1, 2 and 3 images: the loops over chunks must cover every image once."""
+def test_conv_chunk_boundaries(monkeypatch, N, workers):
+    """Chunks of 1, 2 and 3 images, on 1-3 worker threads: every image is done once."""
     rng = np.random.default_rng(N)
     x, w, b = rng.standard_normal((N, 4, 6, 6)), rng.standard_normal((6, 2, 3, 3)), rng.standard_normal(6)
     conv_param = {"stride": 1, "pad": 1, "groups": 2}
@@ -163,6 +171,7 @@ def test_conv_chunk_boundaries(monkeypatch, N):
     expected_grads = naive.conv_backward_naive(dout, naive_cache)
     bytes_per_image = 4 * 9 * 36 * 8  # C*HH*WW * H_out*W_out * 8 bytes of columns
     monkeypatch.setattr(fast, "CHUNK_FRACTION", 1e9)  # let CHUNK_BYTES alone decide
+    monkeypatch.setattr(fast, "workers_for", lambda n_items, flops_per_item: min(workers, n_items))
     for images in (1, 2, 3):
         monkeypatch.setattr(fast, "CHUNK_BYTES", images * bytes_per_image)
         assert fast.images_per_chunk(N, bytes_per_image, 10**9) == min(N, images)
