@@ -55,7 +55,7 @@ except ImportError as error:
 CHUNK_BYTES = 16 * 2**20
 # ... and all workers' chunks together at most this fraction of the bytes the call
 # reads and returns, so the extra memory stays below the size of the call's own arrays.
-CHUNK_FRACTION = 0.25
+CHUNK_FRACTION = 0.3
 # Pooling makes several NumPy passes over each chunk's columns and windows, so its chunks
 # are kept small: at most this many windows, so that a chunk's columns stay in cache and
 # its per-window temporaries (16384 * 8 bytes = 128 KiB) come from malloc's heap instead
