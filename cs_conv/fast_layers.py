@@ -63,10 +63,11 @@ CHUNK_FRACTION = 0.3
 POOL_CHUNK_WINDOWS = 16384
 
 
-def images_per_chunk(N: int, bytes_per_image: int, call_bytes: int) -> int:
-    """How many images to unfold at once: at least 1, at most N, within the byte limits."""
-    limit = min(CHUNK_BYTES, CHUNK_FRACTION * call_bytes)
-    return int(max(1, min(N, limit // max(bytes_per_image, 1))))
+def images_per_chunk(N: int, bytes_per_image: int, call_bytes: int, workers: int = 1) -> int:
+    """How many images each of ``workers`` workers unfolds at once: at least 1, at most its
+    share of the N images, within the byte limits (``CHUNK_FRACTION`` is for all workers together)."""
+    limit = min(CHUNK_BYTES, CHUNK_FRACTION * call_bytes / workers)
+    return int(max(1, min(-(-N // workers), limit // max(bytes_per_image, 1))))
 
 
 def conv_forward_fast(x, w, b, conv_param):
@@ -107,8 +108,7 @@ def conv_forward_fast(x, w, b, conv_param):
     b_col = b.astype(work, copy=False).reshape(G, F // G, 1)
     out = np.empty((N, G, F // G, P), dtype=work)
     workers = workers_for(N, flops_per_item=2 * F * K * P)
-    chunk = images_per_chunk(-(-N // workers), C * HH * WW * P * work.itemsize,
-                             (x.nbytes + out.nbytes) // workers)
+    chunk = images_per_chunk(N, C * HH * WW * P * work.itemsize, x.nbytes + out.nbytes, workers)
 
     def convolve(lo, hi):
         """Images lo..hi-1, a chunk at a time, into out[lo:hi]."""
@@ -157,8 +157,7 @@ def conv_backward_fast(dout, cache):
     w_cols = w.astype(work, copy=False).reshape(G, F // G, K).transpose(0, 2, 1)  # (G, K, F/G), a view
     dx = np.empty((N, C, H, W), dtype=work)
     workers = workers_for(N, flops_per_item=4 * F * K * P)
-    chunk = images_per_chunk(-(-N // workers), C * HH * WW * P * work.itemsize,
-                             (x.nbytes + dout.nbytes + dx.nbytes) // workers)
+    chunk = images_per_chunk(N, C * HH * WW * P * work.itemsize, x.nbytes + dout.nbytes + dx.nbytes, workers)
 
     def backward(lo, hi):
         """dx[lo:hi], and images lo..hi-1's shares of dw (as (G, F/G, K)) and db."""

@@ -175,6 +175,8 @@ def test_conv_chunk_boundaries(monkeypatch, N, workers):
     for images in (1, 2, 3):
         monkeypatch.setattr(fast, "CHUNK_BYTES", images * bytes_per_image)
         assert fast.images_per_chunk(N, bytes_per_image, 10**9) == min(N, images)
+        # Each worker's chunk holds at most its share of the images, ceil(N / workers).
+        assert fast.images_per_chunk(N, bytes_per_image, 10**9, workers) == min(-(-N // workers), images)
         out, cache = fast.conv_forward_fast(x, w, b, conv_param)
         assert_close(out, expected, np.float64, f"out, chunks of {images}")
         for got, want, name in zip(fast.conv_backward_fast(dout, cache), expected_grads, "xwb", strict=True):
