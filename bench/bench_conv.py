@@ -1,13 +1,14 @@
 """Benchmark the fast layers against the naive loops, NumPy's matmul and their own memory.
 
 Run ``make bench`` (or ``python bench/bench_conv.py`` from the repository root, after
-``make build``). Everything is float64. Three tables, each figure next to its target:
+``make build``). Everything is float64. Four tables, the figures next to their targets:
 
 1. speedup of ``cs_conv.fast_layers`` over ``cs_conv.layers`` (medians of repeats;
    the naive conv runs fewer times, it takes seconds);
 2. GFLOP/s of conv forward and backward (dx, dw, db together, counted as twice the
    forward's FLOPs) next to NumPy's own float64 matmul measured in the same run;
-3. peak extra memory of conv forward and backward, each in a fresh process, read
+3. where conv forward's time goes, per image (no target: it explains table 2);
+4. peak extra memory of conv forward and backward, each in a fresh process, read
    from the kernel's RSS counters so that C and BLAS allocations count too.
 
 The machine may be shared, so timings are medians and the load average is printed;
@@ -32,6 +33,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cs_conv import fast_layers, layers  # noqa: E402
+from cs_conv import im2col_cython as compiled  # noqa: E402
 from cs_conv.parallel import split_batch, workers_for  # noqa: E402
 from cs_conv.shapes import conv_geometry  # noqa: E402
 
@@ -182,6 +184,54 @@ def throughput_runs(rng, repeats: int) -> list[dict]:
                      "best": backward_best, "gemm": gemm, "target": BACKWARD_SHARE_TARGET})
         gc.collect()
     return runs
+
+
+def forward_breakdown(rng, x_shape, w_shape, conv_param, repeats: int) -> dict:
+    """Where conv forward's time goes, per image: its unfolding (im2col), its product
+    (w2d @ cols) and its bias pass, timed while the layer's worker threads sweep the whole
+    batch one image at a time (so both cores compete for cache and memory, as in the layer),
+    and its share of the output's fresh pages (first touch of a new array, minus the same
+    writes to memory already touched). The sum, times the images each worker does, is what
+    im2col + matmul could reach with no other cost at all."""
+    x, w = rng.standard_normal(x_shape), rng.standard_normal(w_shape)
+    g = conv_geometry(x, w, None, conv_param)
+    N, F, K, P = x_shape[0], w_shape[0], int(np.prod(w_shape[1:])), g.H_out * g.W_out
+    w2d, b_col = w.reshape(F, K), rng.standard_normal((F, 1))
+    out = np.ones((N, F, P))  # touched: fresh pages are measured on their own
+    workers = workers_for(N, flops_per_item=2 * F * K * P)
+
+    def sweep(lo, hi):
+        cols, spent = np.empty((1, K, P)), np.zeros(3)
+        for n in range(lo, hi):
+            start = time.perf_counter()
+            compiled.im2col_cython(x[n:n + 1], g.HH, g.WW, g.pad, g.stride, g.dilation, out=cols)
+            unfolded = time.perf_counter()
+            np.matmul(w2d, cols[0], out=out[n])
+            multiplied = time.perf_counter()
+            np.add(out[n], b_col, out=out[n])
+            spent += (unfolded - start, multiplied - unfolded, time.perf_counter() - multiplied)
+        return spent
+
+    split_batch(sweep, N, workers)  # warm-up
+    per_image = np.median([sum(split_batch(sweep, N, workers)) for _ in range(repeats)], axis=0) / N
+    pages = (median_seconds(lambda: np.empty_like(out).fill(1.0), repeats)
+             - median_seconds(lambda: out.fill(1.0), repeats)) / N
+    seconds = {"unfold": per_image[0], "product": per_image[1], "bias": per_image[2], "pages": pages}
+    seconds["ceiling"] = -(-N // workers) * sum(seconds.values())
+    return seconds
+
+
+def breakdown_rows(rng, repeats: int, matmul_rate: float) -> list[tuple]:
+    rows = []
+    for key, (x_shape, w_shape, conv_param) in THROUGHPUT_CASES.items():
+        seconds = forward_breakdown(rng, x_shape, w_shape, conv_param, repeats)
+        flops = conv_flops(x_shape, w_shape, conv_param)
+        ceiling_rate = flops / seconds["ceiling"] / 1e9
+        rows.append((f"{key}: " + shape_text(x_shape, w_shape), *(fmt_time(seconds[part]) for part in
+                     ("unfold", "product", "bias", "pages")),
+                     f"{flops / x_shape[0] / seconds['product'] / 1e9:.1f}", fmt_time(seconds["ceiling"]),
+                     f"{ceiling_rate / matmul_rate:.0%}"))
+    return rows
 
 
 def throughput_table(runs: list[dict], matmul_rate: float):
@@ -352,9 +402,19 @@ def main() -> int:
                  "'of conv GEMM': against the conv's own product w2d @ cols on ready-made columns, "
                  "one per worker thread as the layer runs it (the ceiling for im2col + matmul)"])
 
+    print_table("3. Where conv forward's time goes, per image and worker thread (one BLAS thread each)",
+                ("case", "unfold", "product", "bias", "pages", "product GFLOP/s", "ceiling", "of matmul"),
+                breakdown_rows(rng, slow_repeats, matmul_rate),
+                ["pages: the image's share of the output's first touch (fresh memory from the kernel)",
+                 "unfold, product, bias: timed while the workers sweep the batch an image at a time",
+                 "ceiling: the sum of the four, times the images each worker does: what im2col + matmul "
+                 "reaches with no other cost (Python calls, chunk bookkeeping)",
+                 "compare 'product GFLOP/s' with the one-thread matmul above: a product with only F rows "
+                 "runs below a square one"])
+
     rows, more, notes = memory_table()
     misses += more
-    print_table("3. Peak extra memory of fast conv, one fresh process per row (RSS: C and BLAS count)",
+    print_table("4. Peak extra memory of fast conv, one fresh process per row (RSS: C and BLAS count)",
                 ("case", "pass", "in+out MB", "extra MB", "extra/(in+out)", "target", ""), rows,
                 ["extra = peak RSS during the call - RSS just before it; it includes the returned arrays",
                  "in+out: forward x, w, b, out; backward dout, x, w, b (the cache), dx, dw, db", *notes])
