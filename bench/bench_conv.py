@@ -400,7 +400,8 @@ def main() -> int:
                  + (f"{one_thread:.1f} GFLOP/s (best of 3)" if one_thread else "not measured"),
                  "GFLOP/s from the median time; best-of from the fastest run; percentages use the median",
                  "'of conv GEMM': against the conv's own product w2d @ cols on ready-made columns, "
-                 "one per worker thread as the layer runs it (the ceiling for im2col + matmul)"])
+                 "one per worker thread as the layer runs it (the ceiling for the product alone; "
+                 "table 3 adds the unfolding)"])
 
     print_table("3. Where conv forward's time goes, per image and worker thread (one BLAS thread each)",
                 ("case", "unfold", "product", "bias", "pages", "product GFLOP/s", "ceiling", "of matmul"),
