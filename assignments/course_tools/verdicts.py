@@ -217,13 +217,10 @@ class StripForgedCells(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gradebook:
-            try:
-                notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
-            except MissingEntry:
-                return nb, resources
-            known = {cell.name for cell in notebook.source_cells}
+        known = read_source_notebook(resources["nbgrader"],
+                                     lambda notebook: {cell.name for cell in notebook.source_cells})
+        if known is None:
+            return nb, resources
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader")
             if meta is not None and (not isinstance(meta, dict) or meta.get("grade_id") not in known):
@@ -242,15 +239,14 @@ class RestoreMissingCells(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gradebook:
-            try:
-                notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
-            except MissingEntry:
-                return nb, resources
-            sources = {cell.name: (cell.cell_type, cell.source, cell.locked, cell.checksum)
-                       for cell in notebook.source_cells}
-            maximum = {cell.name: float(cell.max_score) for cell in notebook.grade_cells}
-            solutions = {cell.name for cell in notebook.solution_cells}
+        entry = read_source_notebook(info, lambda notebook: (
+            {cell.name: (cell.cell_type, cell.source, cell.locked, cell.checksum) for cell in notebook.source_cells},
+            {cell.name: float(cell.max_score) for cell in notebook.grade_cells},
+            {cell.name for cell in notebook.solution_cells},
+        ))
+        if entry is None:
+            return nb, resources
+        sources, maximum, solutions = entry
         order = _source_order(info, sources)
         for position, name in enumerate(order):
             present = {cell.metadata.get("nbgrader", {}).get("grade_id"): k for k, cell in enumerate(nb.cells)}
@@ -266,6 +262,20 @@ class RestoreMissingCells(NbGraderPreprocessor):
             self.log.warning("Grade cell %s was missing; restored", name)
             nb.cells.insert(before[-1] + 1 if before else 0, from_dict(cell))
         return nb, resources
+
+
+def read_source_notebook(info: dict, read):
+    """``read(notebook)`` on this notebook's entry in the gradebook, called while the gradebook is
+    open (its cells load lazily), or None when the gradebook has no such notebook.
+
+    ``info`` is nbgrader's ``resources["nbgrader"]`` (``db_url``, ``assignment``, ``notebook``).
+    """
+    with Gradebook(info["db_url"]) as gradebook:
+        try:
+            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
+        except MissingEntry:
+            return None
+        return read(notebook)
 
 
 def _source_order(info: dict, sources: dict) -> list[str]:
