@@ -2,9 +2,9 @@
 
 Compiling is running student input through Cython and a C compiler, which can read
 any file they are pointed at (``include "..."``, ``cdef extern from "..."``), so
-it happens in the same sandbox as student code, with ``/build`` the only writable
-folder. Any compiled file in the submission is ignored: only ``.pyx``/``.pxd``/``.pxi``
-source is compiled.
+it happens in the same sandbox as student code, with ``/build`` (a size-capped tmpfs
+the grader reads the library back from) the only writable folder. Any compiled file in
+the submission is ignored: only ``.pyx``/``.pxd``/``.pxi`` source is compiled.
 
 The cache key hashes the sources with everything else that shapes the result
 (Cython and Python versions, compiler flags, this recipe's version), so a cache
@@ -29,7 +29,7 @@ from pathlib import Path
 
 from autograder.child import SandboxFailure, describe_exit, run_capped
 from autograder.limits import Limits
-from autograder.sandbox import BUILD_DIR, SETUP_FAILED, SITE_DIR, Sandbox, interpreter, package_dirs
+from autograder.sandbox import BUILD_DIR, SETUP_FAILED, SITE_DIR, Sandbox, host_tmpfs, interpreter, package_dirs
 from autograder.student import clean
 
 RECIPE = "cs-conv-autograder build v1"
@@ -104,22 +104,23 @@ def build_extension(sources: dict[str, bytes], cache_dir: Path, sandbox: Sandbox
         ok, message = hit
         return BuildResult(ok, True, message, entry / (MODULE + EXT_SUFFIX) if ok else None,
                            time.perf_counter() - started)
-    work = scratch / "build"
-    (work / "cs_conv").mkdir(parents=True)
-    for name, data in sources.items():
-        (work / "cs_conv" / name).write_bytes(data)
-    (work / "cs_conv" / "__init__.py").write_bytes(b"")
-    if sandbox.identity is not None:
-        for path in [work, *work.rglob("*")]:
-            os.chown(path, sandbox.identity.uid, sandbox.identity.gid)
-    ok, message, cacheable = _compile(work, sandbox, limits, scratch)
-    library = work / "cs_conv" / (MODULE + EXT_SUFFIX)
-    if ok and not library.is_file():
-        ok, message = False, "the compiler reported success but produced no library"
-    if cacheable:
-        entry = _store_entry(cache_dir, key, ok, message, library if ok else None)
-    return BuildResult(ok, False, message, (entry if cacheable else work / "cs_conv") / (MODULE + EXT_SUFFIX)
-                       if ok else None, time.perf_counter() - started)
+    with host_tmpfs(scratch / "build", limits.build_bytes, sandbox.identity) as work:
+        (work / "cs_conv").mkdir()
+        for name, data in sources.items():
+            (work / "cs_conv" / name).write_bytes(data)
+        (work / "cs_conv" / "__init__.py").write_bytes(b"")
+        if sandbox.identity is not None:
+            for path in [work, *work.rglob("*")]:
+                os.chown(path, sandbox.identity.uid, sandbox.identity.gid)
+        ok, message, cacheable = _compile(work, sandbox, limits, scratch)
+        library = work / "cs_conv" / (MODULE + EXT_SUFFIX)
+        if ok and not library.is_file():
+            ok, message = False, "the compiler reported success but produced no library"
+        # Stored (or kept) outside the build's tmpfs, which goes when this block ends.
+        entry = _store_entry(cache_dir if cacheable else scratch / "uncached", key, ok, message,
+                             library if ok else None)
+    return BuildResult(ok, False, message, entry / (MODULE + EXT_SUFFIX) if ok else None,
+                       time.perf_counter() - started)
 
 
 def _compile(work: Path, sandbox: Sandbox, limits: Limits, scratch: Path) -> tuple[bool, str, bool]:
@@ -141,7 +142,7 @@ def _compile(work: Path, sandbox: Sandbox, limits: Limits, scratch: Path) -> tup
     binds = sandbox.binds(packages, None, work)
     command = sandbox.command(argv, [], scratch, binds, limits.build_memory_bytes, limits.build_seconds)
     code, output, timed_out = run_capped(command, limits.build_seconds, limits.output_keep_bytes,
-                                         limits.output_max_bytes, cwd=scratch, supervised=sandbox.isolated)
+                                         limits.output_max_bytes, cwd=scratch)
     log = _trim(output)
     if timed_out:
         return False, f"the build took longer than {limits.build_seconds:g} s and was stopped", False

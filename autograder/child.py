@@ -49,11 +49,9 @@ class Zygote:
     """A sandbox whose PID 1 is the fork server of ``runner.py``."""
 
     def __init__(self, command_for: Callable[[list[tuple[int, int]]], list[str]], limits: Limits,
-                 cwd: Path | None = None, supervised: bool = False):
-        """``command_for`` gets the ``(fd here, fd inside)`` pairs to pass and returns the launcher command;
-        ``supervised`` says the launcher stays as the supervisor of a PID namespace (see ``stop``)."""
+                 cwd: Path | None = None):
+        """``command_for`` gets the ``(fd here, fd inside)`` pairs to pass and returns the launcher command."""
         self.limits = limits
-        self.supervised = supervised
         self.control, inside = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         command = command_for([(inside.fileno(), CONTROL_FD)])
         try:
@@ -186,7 +184,7 @@ class Zygote:
         """End the sandbox and everything in it. Safe to call twice."""
         self.alive = False
         self.busy = None
-        stop(self.process, self.supervised)
+        stop(self.process)
         self.control.close()
         if self.process.stdout is not None:
             self.process.stdout.close()
@@ -325,13 +323,13 @@ def _read(fd: int) -> bytes | None:
         return b""
 
 
-def stop(process: subprocess.Popen[bytes], supervised: bool) -> None:
-    """End a sandboxed process: ask its supervisor to end the namespace, else SIGKILL the group.
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """End a sandboxed process: ask its supervisor (the launcher) to end the sandbox, then SIGKILL the group.
 
-    The supervisor (trusted, outside the namespace) returns only once every process
-    inside is gone; without one, the process group is all there is to kill.
+    The supervisor (trusted, outside the sandbox) returns only once every process
+    inside its PID namespace or cgroup is gone; the process group is the last resort.
     """
-    if supervised and process.poll() is None:
+    if process.poll() is None:
         try:
             process.send_signal(signal.SIGTERM)
             process.wait(timeout=STOP_SECONDS)
@@ -368,7 +366,7 @@ def describe_exit(code: int) -> str:
 
 
 def run_capped(command: list[str], timeout: float, keep_bytes: int, max_bytes: int,
-               cwd: Path | None = None, supervised: bool = False) -> tuple[int, str, bool]:
+               cwd: Path | None = None) -> tuple[int, str, bool]:
     """Run a sandboxed command that does not speak the protocol (a build).
 
     Returns ``(exit code, the first keep_bytes of its output, whether it timed out)``;
@@ -399,7 +397,7 @@ def run_capped(command: list[str], timeout: float, keep_bytes: int, max_bytes: i
             total += len(chunk)
             kept += chunk[:max(0, keep_bytes - len(kept))]
     if timed_out:
-        stop(process, supervised)
+        stop(process)
     code = process.wait()
     process.stdout.close()
     return code, kept.decode("utf-8", errors="replace"), timed_out

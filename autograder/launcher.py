@@ -2,22 +2,35 @@
 
 This script is trusted and stands alone (stdlib only): the parent runs it by path,
 and it must not import anything the student could have placed on ``sys.path``.
-``autograder.sandbox`` writes CONFIG (JSON); the steps, in order:
+It is the one way the kit runs student code: grader checks, extension builds and
+notebook kernels all start here. ``autograder.sandbox`` writes CONFIG (JSON); the steps, in order:
 
-1. ``unshare`` new mount, network, PID, IPC and UTS namespaces (when ``namespaces``);
-2. fork: the launcher stays outside as a supervisor that only waits (and, on
-   SIGTERM, kills the child), the child is PID 1 of the new PID namespace, so when it
-   dies the kernel kills every process the student started, even ones that left the
-   process group;
-3. build a fresh root: an empty tmpfs with read-only bind mounts of only what the
+1. as root, make a cgroup of the sandbox's own (v2 where the host has it, else v1's
+   ``memory`` and ``pids``): memory (with swap, shared memory and the page cache it
+   causes) and task count are bounded for the sandbox as a whole, not per process;
+2. ``unshare`` new mount, network, PID, IPC and UTS namespaces (when ``namespaces``);
+3. fork: the launcher stays outside as a supervisor that only waits (and, on
+   SIGTERM, kills the sandbox); the child joins the cgroup first thing, then, in
+   namespaces, is PID 1 of the new PID namespace, so when it dies the kernel kills
+   every process the student started. When the child is gone the supervisor kills
+   whatever is left in the cgroup (the only net without a PID namespace) and removes it;
+4. in the fresh IPC namespace, make SysV shared memory, message queues and
+   semaphores impossible (their sysctls are per namespace): such memory would
+   outlive the process that made it (without namespaces the supervisor removes
+   the sandbox uid's SysV objects when it ends);
+5. build a fresh root: an empty tmpfs with read-only bind mounts of only what the
    program needs (system libraries, the interpreter, allowlisted packages, the
-   student's staged package), a private ``/tmp``, a few devices and a new ``/proc``;
-   ``pivot_root`` into it and detach the old root, so nothing else of the host
-   (the repository, the solved ``cs_conv``, the grader, gradebooks) exists in there;
-4. set resource limits;
-5. drop to the unprivileged user (when root), forbid new privileges, and ask for
+   student's staged package), a size-capped private ``/tmp``, a few devices, and,
+   when asked, a size-capped tmpfs ``work`` folder filled with a copy of a host
+   folder; no ``/proc`` (its ``mountinfo`` would name every bind's host path) unless
+   the program needs one; ``pivot_root`` into it and detach the old root, so nothing
+   else of the host (the repository, the solved ``cs_conv``, the grader, gradebooks)
+   exists in there, and nothing on the host disk is writable;
+6. set resource limits;
+7. drop to the unprivileged user (when root), forbid new privileges, and ask for
    SIGKILL if the supervisor dies (after the uid change, which would clear it);
-6. move the protocol pipes to fds 3 and 4, close every other fd, ``execve``.
+8. move the protocol pipes to fds 3 and 4 (or the output to a log), close every
+   other fd, ``execve``.
 
 The launcher itself asks for SIGKILL when the grader dies, so a grader killed from
 outside (a worker's time-out) takes its sandboxes with it. Any failure before
@@ -30,8 +43,10 @@ import fcntl
 import json
 import os
 import resource
+import shutil
 import signal
 import sys
+import time
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
@@ -43,6 +58,11 @@ SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41}
 SETUP_FAILED = 121
 RLIMITS = {"AS": "RLIMIT_AS", "CPU": "RLIMIT_CPU", "NPROC": "RLIMIT_NPROC", "FSIZE": "RLIMIT_FSIZE",
            "CORE": "RLIMIT_CORE", "NOFILE": "RLIMIT_NOFILE"}
+CGROUP_FS = "/sys/fs/cgroup"
+CGROUP_PARENT = "cs-conv-sandbox"
+# SysV IPC off: no segment, queue or semaphore set can be created (values are per IPC namespace).
+IPC_SYSCTLS = {"shmmni": "0", "shmall": "0", "shmmax": "0", "msgmni": "0", "sem": "0 0 0 0"}
+CGROUP_GONE_SECONDS = 10.0
 
 libc = ctypes.CDLL(None, use_errno=True)
 
@@ -72,6 +92,131 @@ def make_target(host, target):
             pass
 
 
+# -- the cgroup: one per sandbox, made and removed by the supervisor
+
+
+def write(path, text):
+    with open(path, "w") as handle:
+        handle.write(text)
+
+
+def own_cgroup(controller):
+    """This process's cgroup path in the v1 hierarchy of ``controller`` (or the v2 one for "")."""
+    with open("/proc/self/cgroup") as handle:
+        for line in handle:
+            _, controllers, path = line.rstrip("\n").split(":", 2)
+            if controller in controllers.split(",") or (controller == "" and controllers == ""):
+                return path
+    return None
+
+
+def cgroup_folders(name):
+    """Where the sandbox's cgroup lives: one v2 folder, or one folder per v1 controller."""
+    if os.path.exists(f"{CGROUP_FS}/cgroup.controllers"):
+        return {"": f"{CGROUP_FS}/{CGROUP_PARENT}/{name}"}
+    folders = {}
+    for controller in ("memory", "pids"):
+        path = own_cgroup(controller)
+        if path is None or not os.path.isdir(f"{CGROUP_FS}/{controller}"):
+            raise SetupError(f"cgroup: no {controller} controller on this host")
+        # Below the grader's own cgroup, so that the host's limits on the grader still hold.
+        folders[controller] = f"{CGROUP_FS}/{controller}{path.rstrip('/')}/{CGROUP_PARENT}-{name}"
+    return folders
+
+
+def make_cgroup(settings):
+    """Create and configure the sandbox's cgroup; return its folders."""
+    folders = cgroup_folders(settings["name"])
+    memory, tasks = str(settings["memory_bytes"]), str(settings["tasks"])
+    try:
+        if "" in folders:
+            parent = os.path.dirname(folders[""])
+            os.makedirs(parent, exist_ok=True)
+            write(f"{parent}/cgroup.subtree_control", "+memory +pids")
+            os.mkdir(folders[""])
+            write(f"{folders['']}/memory.max", memory)
+            if os.path.exists(f"{folders['']}/memory.swap.max"):
+                write(f"{folders['']}/memory.swap.max", "0")
+            write(f"{folders['']}/pids.max", tasks)
+        else:
+            for folder in folders.values():
+                os.mkdir(folder)
+            write(f"{folders['memory']}/memory.limit_in_bytes", memory)
+            if os.path.exists(f"{folders['memory']}/memory.memsw.limit_in_bytes"):
+                write(f"{folders['memory']}/memory.memsw.limit_in_bytes", memory)  # no swapping out of it
+            write(f"{folders['pids']}/pids.max", tasks)
+    except OSError as error:
+        remove_cgroup(folders, patient=False)
+        raise SetupError(f"cgroup: {error}") from None
+    return folders
+
+
+def join_cgroup(folders):
+    for folder in folders.values():
+        write(f"{folder}/cgroup.procs", "0")  # 0: the writing process
+
+
+def cgroup_members(folders):
+    members = set()
+    for folder in folders.values():
+        try:
+            with open(f"{folder}/cgroup.procs") as handle:
+                members.update(int(line) for line in handle if line.strip())
+        except OSError:
+            pass
+    return members
+
+
+def remove_cgroup(folders, patient=True):
+    """Kill whatever is still in the cgroup, then remove it (killed tasks take a moment to leave)."""
+    deadline = time.monotonic() + (CGROUP_GONE_SECONDS if patient else 0)
+    while True:
+        for pid in cgroup_members(folders):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+        left = [folder for folder in folders.values() if os.path.isdir(folder)]
+        for folder in left:
+            try:
+                os.rmdir(folder)
+            except OSError:
+                pass
+        if not any(os.path.isdir(folder) for folder in left) or time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
+
+
+def remove_ipc_of(uid):
+    """Remove every SysV shared memory segment, message queue and semaphore set ``uid`` owns.
+
+    Without an IPC namespace (Docker's default capabilities) they live in the host's and would
+    outlive the sandbox: a submission could keep gigabytes no process holds, or hand data to a
+    later sandbox of the same uid.
+    """
+    removers = {"shm": lambda id_: libc.shmctl(id_, 0, None), "msg": lambda id_: libc.msgctl(id_, 0, None),
+                "sem": lambda id_: libc.semctl(id_, 0, 0)}  # 0 = IPC_RMID
+    for kind, remove in removers.items():
+        try:
+            with open(f"/proc/sysvipc/{kind}") as handle:
+                header = handle.readline().split()
+                rows = [dict(zip(header, line.split(), strict=False)) for line in handle]
+        except OSError:
+            continue
+        ids = "shmid" if kind == "shm" else "msqid" if kind == "msg" else "semid"
+        for row in rows:
+            if row.get("uid") == str(uid) or row.get("cuid") == str(uid):
+                remove(int(row[ids]))
+
+
+# -- the child's setup, in order
+
+
+def limit_ipc():
+    for name, value in IPC_SYSCTLS.items():
+        write(f"/proc/sys/kernel/{name}", value)
+
+
 def build_root(config):
     root = config["root"]
     # Nothing mounted below may propagate back to the host's mount table.
@@ -89,18 +234,19 @@ def build_root(config):
             continue
         make_target(host, target)
         mount(host, target, None, MS_BIND | MS_REC)
-        if mode == "ro":
-            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
-        elif mode == "rw":
-            mount(None, target, None, MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV)
+        flags = MS_BIND | MS_REMOUNT | MS_NOSUID | MS_NODEV
+        mount(None, target, None, flags | MS_RDONLY if mode == "ro" else flags)
     for inside in config["hide"]:
         if os.path.isdir(root + inside):
             mount("tmpfs", root + inside, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k,mode=0755")
     for device in ("null", "zero", "random", "urandom"):
         make_target("/dev/" + device, root + "/dev/" + device)
         mount("/dev/" + device, root + "/dev/" + device, None, MS_BIND)
-    os.makedirs(root + "/proc", mode=0o555, exist_ok=True)
-    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
+    if config.get("work"):
+        fill_work(root, config["work"])
+    if config.get("proc"):
+        os.makedirs(root + "/proc", mode=0o555, exist_ok=True)
+        mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     old = root + "/.old-root"
     os.makedirs(old)
     machine = os.uname().machine
@@ -111,6 +257,22 @@ def build_root(config):
     check(libc.umount2(b"/.old-root", MNT_DETACH), "detach the old root")
     os.rmdir("/.old-root")
     mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV)
+
+
+def fill_work(root, work):
+    """A size-capped tmpfs at ``work["inside"]`` holding a copy of the host folder ``work["host"]``.
+
+    The copy keeps links as links (never followed) and belongs to the sandbox's user: what the
+    program writes there stays in memory charged to its cgroup and vanishes with the sandbox.
+    """
+    target = root + work["inside"]
+    os.makedirs(target, mode=0o755, exist_ok=True)
+    mount("tmpfs", target, "tmpfs", MS_NOSUID | MS_NODEV, f"size={work['bytes']},mode=0755")
+    shutil.copytree(work["host"], target, symlinks=True, dirs_exist_ok=True)
+    if work.get("uid") is not None:
+        for folder, dirs, files in os.walk(target):
+            for name in [folder] + [os.path.join(folder, n) for n in dirs + files]:
+                os.lchown(name, work["uid"], work["gid"])
 
 
 def set_limits(config):
@@ -134,14 +296,23 @@ def seal():
     check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
 
 
-def move_fds(pairs):
-    """Put each ``(current, wanted)`` pipe at its wanted number and close every other fd above 2."""
+def move_fds(pairs, log):
+    """Put each ``(current, wanted)`` pipe at its wanted number and close every other fd above 2.
+
+    With a ``log`` fd, stdin is /dev/null and stdout/stderr go to the log: a process left behind
+    must not hold the grader's pipes open (whoever reads them would wait for it forever).
+    """
     # Park every pipe above the wanted numbers first: dup2(fd, fd) is a no-op that would
     # leave close-on-exec set, and a pipe may already sit on a number another one wants.
     parked = [(fcntl.fcntl(current, fcntl.F_DUPFD_CLOEXEC, 10), wanted) for current, wanted in pairs]
     for fd, wanted in parked:
         os.dup2(fd, wanted, inheritable=True)
         os.set_inheritable(wanted, True)
+    if log is not None:
+        null = os.open(os.devnull, os.O_RDONLY)
+        os.dup2(null, 0)
+        os.dup2(log, 1)
+        os.dup2(log, 2)
     keep = {wanted for _, wanted in pairs}
     limit = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
     top = limit if limit != resource.RLIM_INFINITY and limit < 65536 else 65536
@@ -153,53 +324,89 @@ def move_fds(pairs):
                 pass
 
 
-def supervise(child):
-    """Wait for the sandbox's PID 1 and exit the way it did; on SIGTERM, end the sandbox first.
+def supervise(child, cgroup, ipc_owner):
+    """Wait for the sandbox's first process and exit the way it did; on SIGTERM, end the sandbox first.
 
-    PID 1's exit completes only once the kernel has killed and reaped every other
-    process in its namespace, so when this returns, nothing the student started is
-    left (not even zombies, which would still count against the user's process limit).
+    In a PID namespace, PID 1's exit completes only once the kernel has killed and reaped
+    every other process in it; the cgroup catches the rest (without namespaces, a process
+    that left the process group), so when this returns nothing the student started is left.
     """
-    signal.signal(signal.SIGTERM, lambda *_: os.kill(child, signal.SIGKILL))
-    while True:
+    def end(*_):
+        os.kill(child, signal.SIGKILL)
+        if cgroup:
+            for pid in cgroup_members(cgroup):
+                os.kill(pid, signal.SIGKILL)
+
+    signal.signal(signal.SIGTERM, end)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel's interrupts are for the kernel
+    status = None
+    while status is None:
         try:
             _, status = os.waitpid(child, 0)
-            break
         except ChildProcessError:
-            os._exit(SETUP_FAILED)
+            status = SETUP_FAILED << 8
         except InterruptedError:
             continue
+    if cgroup:
+        remove_cgroup(cgroup)
+    if ipc_owner is not None:
+        remove_ipc_of(ipc_owner)
     if os.WIFSIGNALED(status):
         os._exit(128 + os.WTERMSIG(status))
     os._exit(os.WEXITSTATUS(status))
 
 
+def start(config, cgroup, log):
+    """In the child: everything from joining the cgroup to ``execve``."""
+    if cgroup:
+        join_cgroup(cgroup)
+    if config["namespaces"]:
+        limit_ipc()
+        build_root(config)
+    os.chdir(config.get("cwd") or "/")
+    set_limits(config)
+    drop_privileges(config)
+    seal()
+    move_fds(config["fds"], log)
+    if config.get("probe"):
+        os._exit(0)
+    os.execve(config["argv"][0], config["argv"], config["env"])
+
+
+def fail(error):
+    sys.stderr.write(f"sandbox setup failed: {error}\n")
+    sys.stderr.flush()
+    os._exit(SETUP_FAILED)
+
+
 def main():
     config = json.loads(sys.argv[1])
     grader = os.getppid()
+    cgroup = None
     try:
         # If the grader dies (killed by a time-out of its own), everything started here dies too.
         check(libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "prctl(PDEATHSIG)")
         if os.getppid() != grader:
             raise SetupError("the grader exited before the sandbox started")
+        # Opened while the host's folders are in reach; only the child uses it.
+        log = os.open(config["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600) if config.get("log") else None
+        if config.get("cgroup"):
+            cgroup = make_cgroup(config["cgroup"])
         if config["namespaces"]:
             check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS),
                   "unshare")
-            child = os.fork()
-            if child:
-                supervise(child)
-            build_root(config)
-        set_limits(config)
-        drop_privileges(config)
-        seal()
-        move_fds(config["fds"])
-        if config.get("probe"):
-            os._exit(0)
-        os.execve(config["argv"][0], config["argv"], config["env"])
+        child = os.fork()
     except BaseException as error:  # noqa: B036 - any failure here is a setup failure
-        sys.stderr.write(f"sandbox setup failed: {error}\n")
-        sys.stderr.flush()
-        os._exit(SETUP_FAILED)
+        if cgroup:
+            remove_cgroup(cgroup, patient=False)
+        fail(error)
+    if child:
+        # Without an IPC namespace, whatever SysV IPC the sandbox's uid made is cleared when it ends.
+        supervise(child, cgroup, None if config["namespaces"] else config["uid"])
+    try:
+        start(config, cgroup, log)
+    except BaseException as error:  # noqa: B036 - any failure here is a setup failure
+        fail(error)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,26 @@
 """Plan the sandbox a student's process runs in: what it can see, who it runs as, its limits.
 
 The protections are operating-system ones, because a student's ``.pyx`` compiles to
-arbitrary C and any Python-level guard can be bypassed. On Linux as root (the
-grading servers) ``launcher.py`` puts each process in fresh mount, PID, network,
-IPC and UTS namespaces with a root that holds only
+arbitrary C and any Python-level guard can be bypassed. Every piece of student code
+(grader checks, extension builds, notebook kernels) starts through ``launcher.py`` with a
+config written by ``Sandbox.command``. On Linux as root (the grading servers) each sandbox
 
-- the system libraries and compiler (``/usr``, ``/lib*``, ``/bin``), read-only,
-  with Python's ``dist-packages``/``site-packages`` folders there covered up,
-- the interpreter's own prefix (its ``site-packages`` covered up), read-only,
-- allowlisted packages (numpy, threadpoolctl; Cython for builds) under ``/opt/site``, read-only,
-- the student's staged ``cs_conv`` under ``/submission``, read-only,
-- a private ``/tmp`` and, for builds only, a writable ``/build``,
+- runs as an unprivileged uid of its own grading process (``claim_uid``), never a shared one,
+- lives in a cgroup of its own bounding memory (shared memory and page cache included)
+  and tasks for the sandbox as a whole,
+- gets fresh mount, PID, network, IPC (SysV IPC off) and UTS namespaces, with a root that holds only
+  the system libraries and compiler (``/usr``, ``/lib*``, ``/bin``) read-only, with Python's
+  ``dist-packages``/``site-packages`` folders there covered up; the interpreter's own prefix
+  (its ``site-packages`` covered up) read-only; allowlisted packages (numpy, threadpoolctl;
+  Cython for builds) under ``/opt/site`` read-only; the student's staged ``cs_conv`` under
+  ``/submission`` read-only; size-capped tmpfs scratch; no ``/proc``; nothing on the host disk
+  writable (a writable folder the grader must read back is a size-capped tmpfs, ``host_tmpfs``).
 
-and runs it as an unprivileged user of its own (``SANDBOX_UID``). Where that cannot
-work (not root, not Linux, namespaces disabled) the grader degrades to resource limits, its own process group and a
-``sys.path`` that holds only the staged package and symlinks to the allowlisted
-packages, and ``Protections.summary`` says so in every report.
+Docker's default capabilities (Gradescope) forbid namespaces; root then still runs each
+sandbox as its own uid, with limits, and refuses to grade unless the grader's own files are
+unreadable to that uid (the Gradescope setup makes them root-only; the runner is copied
+out). Where neither works (not root, not Linux) the grader refuses to run student code
+unless told ``insecure``. ``Protections.summary`` lists what was active in every report.
 """
 
 from __future__ import annotations
@@ -24,9 +29,12 @@ import importlib.util
 import json
 import os
 import pwd
+import secrets
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -73,30 +81,43 @@ class Protections:
     namespaces: bool
     user: str | None
     reason: str  # why namespaces are off, when they are
+    cgroup: bool = False  # memory and tasks bounded for the sandbox as a whole
+    cgroup_reason: str = ""
     exposed: tuple[str, ...] = ()  # without namespaces: grader files the sandbox user can read
+    insecure: bool = False  # the instructor asked to grade without isolation
 
     def summary(self, limits: Limits) -> list[str]:
         lines = []
         if self.namespaces:
             lines += [
                 "filesystem: a fresh root with only the staged submission, the interpreter, system "
-                "libraries and numpy, read-only (mount namespace, pivot_root)",
+                "libraries and numpy, read-only; no /proc; size-capped tmpfs scratch (mount namespace)",
                 "network: none (network namespace)",
                 "processes: own PID namespace, all killed with the sandbox",
+                "shared memory: SysV IPC off, no /dev/shm (IPC namespace)",
             ]
         else:
             lines += [
                 f"filesystem: NOT isolated ({self.reason}); sys.path: only the submission and its runtime packages",
                 "network: NOT isolated",
-                "processes: own process group, killed as a group",
+                "processes: own process group" + (" and cgroup, all killed with the sandbox" if self.cgroup else
+                                                   ", killed as a group"),
             ]
             if self.exposed:
                 lines.append("WARNING: readable by the sandbox user (make them 0700): " + ", ".join(self.exposed))
-        lines.append(f"user: {self.user}" if self.user else "user: unchanged (grader not running as root)")
+        lines.append(f"user: {self.user}, of this grading process only" if self.user
+                     else "user: unchanged (grader not running as root)")
+        if self.cgroup:
+            lines.append(f"cgroup: {limits.memory_bytes >> 20} MiB memory (shared memory and page cache "
+                         f"included) and {limits.processes} tasks for the whole sandbox")
+        else:
+            lines.append(f"cgroup: none ({self.cgroup_reason}); memory bounded per process only")
         lines.append(
             f"limits: {limits.memory_bytes >> 20} MiB address space, {limits.processes} processes, "
             f"{limits.file_bytes >> 20} MiB files, {limits.case_seconds:g} s per case, "
             f"{limits.submission_seconds:g} s per submission, {limits.output_max_bytes >> 20} MiB output")
+        if self.insecure:
+            lines.append("WARNING: graded with --insecure: student code could read the grader's files")
         return lines
 
 
@@ -182,17 +203,31 @@ def interpreter() -> Path:
 class Sandbox:
     """Turns a program and its folders into a launcher command with every protection that works here."""
 
-    def __init__(self, limits: Limits, identity: Identity | None, namespaces: bool | None = None):
+    def __init__(self, limits: Limits, identity: Identity | None, namespaces: bool | None = None,
+                 insecure: bool = False):
         self.limits = limits
         self.identity = identity
-        if namespaces is None:
-            ok, reason = probe_namespaces(identity.uid if identity else None,
-                                          identity.gid if identity else None)
-        else:
-            ok, reason = namespaces, "" if namespaces else "turned off"
+        found = probe(identity.uid if identity else None, identity.gid if identity else None)
+        ok, reason = (found.namespaces, found.reason) if namespaces is None else (
+            namespaces and found.namespaces, found.reason if namespaces else "turned off")
         exposed = () if ok else tuple(str(p) for p in GRADER_FILES if readable_by_others(p))
-        self.protections = Protections(ok, identity.name if identity else None, reason, exposed)
-        self.unusable = None if ok or identity is None else unreachable_paths(identity)
+        self.protections = Protections(ok, identity.name if identity else None, reason, found.cgroup,
+                                       found.cgroup_reason, exposed, insecure)
+        self.unusable = None if ok else self._refusal(insecure)
+
+    def _refusal(self, insecure: bool) -> str | None:
+        """Why student code cannot run here without namespaces (fail closed), or None if it can."""
+        reason = self.protections.reason
+        if self.identity is not None:
+            if self.protections.exposed and not insecure:
+                return (f"refusing to grade: namespaces are unavailable ({reason}) and the grader's files "
+                        f"({', '.join(self.protections.exposed)}) are readable by the sandbox user; make them "
+                        "root-only (chmod -R go-rwx) or pass --insecure")
+            return unreachable_paths(self.identity)
+        if not insecure:
+            return (f"refusing to grade: student code cannot be isolated here ({reason}); grade as root on "
+                    "Linux, or pass --insecure to run it with resource limits only")
+        return None
 
     @property
     def isolated(self) -> bool:
@@ -214,8 +249,16 @@ class Sandbox:
         return [os.path.realpath(site), *PACKAGE_FOLDERS]
 
     def command(self, argv: list[str], fds: list[tuple[int, int]], scratch: Path, binds: list[Bind],
-                memory_bytes: int, cpu_seconds: float) -> list[str]:
-        """The launcher command running ``argv`` sandboxed; ``scratch`` is a private empty folder."""
+                memory_bytes: int, cpu_seconds: float, *, env: dict[str, str] | None = None,
+                work: tuple[Path, str, int] | None = None, cwd: str | None = None, log: Path | None = None,
+                proc: bool = False) -> list[str]:
+        """The launcher command running ``argv`` sandboxed; ``scratch`` is a private empty folder.
+
+        ``work`` is ``(host folder, path inside, bytes)``: a size-capped tmpfs at that path holding
+        a copy of the folder, owned by the sandbox user. ``log`` takes the program's stdout and
+        stderr (the grader then passes no pipes); ``proc`` mounts a ``/proc`` for programs that
+        cannot start without one (a notebook kernel), at the cost of its ``mountinfo``.
+        """
         root = scratch / "root"
         root.mkdir(parents=True, exist_ok=True)
         rlimits = {
@@ -226,23 +269,65 @@ class Sandbox:
             "CORE": 0,
             "NOFILE": self.limits.open_files,
         }
-        if not self.isolated or self.identity is None:
-            # Without namespaces NPROC would count every process of the grader's own user.
+        if self.identity is None:
+            # Without a uid of its own NPROC would count every process of the grader's own user.
             del rlimits["NPROC"]
-        config = {
+        uid, gid = (self.identity.uid, self.identity.gid) if self.identity else (None, None)
+        config: dict[str, object] = {
             "namespaces": self.isolated,
             "root": str(root),
             "binds": [[b.host, b.inside, b.mode] for b in binds],
             "hide": self.hidden(),
             "tmp_bytes": self.limits.tmp_bytes,
             "rlimits": rlimits,
-            "uid": self.identity.uid if self.identity else None,
-            "gid": self.identity.gid if self.identity else None,
+            "uid": uid,
+            "gid": gid,
             "fds": fds,
             "argv": argv,
-            "env": SANDBOX_ENV,
+            "env": SANDBOX_ENV if env is None else env,
+            "proc": proc,
+            "cwd": cwd,
+            "log": str(log) if log else None,
         }
+        if work is not None and self.isolated:  # without a mount namespace it works in the host folder itself
+            host, inside, size = work
+            config["work"] = {"host": str(host), "inside": inside, "bytes": size, "uid": uid, "gid": gid}
+        if self.protections.cgroup:
+            config["cgroup"] = {"name": f"{os.getpid()}-{secrets.token_hex(6)}",
+                                "memory_bytes": memory_bytes, "tasks": self.limits.processes}
         return [str(interpreter()), "-I", "-S", "-B", str(LAUNCHER), json.dumps(config)]
+
+
+@contextmanager
+def host_tmpfs(folder: Path, size: int, identity: Identity | None) -> Iterator[Path]:
+    """``folder`` as a size-capped tmpfs owned by the sandbox user, for the duration (root only).
+
+    For the one kind of folder a sandbox must write and the grader must read back (a kernel's
+    sockets, a build's library): what the student writes there stays in memory, charged to their
+    cgroup and capped, never on the host disk. Without root it stays a plain folder (the sandbox
+    is then not isolated anyway, and the report says so).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+    mounted = identity is not None and _libc_mount(folder, size)
+    if identity is not None:
+        os.chown(folder, identity.uid, identity.gid)
+    try:
+        yield folder
+    finally:
+        if mounted:
+            _libc().umount2(str(folder).encode(), 2)  # MNT_DETACH
+
+
+def _libc():
+    import ctypes
+
+    return ctypes.CDLL(None, use_errno=True)
+
+
+def _libc_mount(folder: Path, size: int) -> bool:
+    flags = 2 | 4 | 8  # MS_NOSUID | MS_NODEV | MS_NOEXEC
+    return _libc().mount(b"tmpfs", str(folder).encode(), b"tmpfs", flags,
+                         f"size={size},nr_inodes=4096,mode=0755".encode()) == 0
 
 
 def readable_by_others(path: Path) -> bool:
@@ -272,20 +357,37 @@ def unreachable_paths(identity: Identity) -> str | None:
     return None
 
 
+@dataclass(frozen=True)
+class Probe:
+    namespaces: bool
+    reason: str  # why not, when not
+    cgroup: bool
+    cgroup_reason: str
+
+
 @lru_cache(maxsize=4)
-def probe_namespaces(uid: int | None, gid: int | None) -> tuple[bool, str]:
-    """Whether the launcher can build a namespaced root here, and why not if it cannot."""
+def probe(uid: int | None, gid: int | None) -> Probe:
+    """Which protections the launcher can set up here (namespaces, a cgroup), and why not."""
     if sys.platform != "linux":
-        return False, f"namespaces need Linux, this is {sys.platform}"
+        return Probe(False, f"namespaces need Linux, this is {sys.platform}", False, "not Linux")
     if os.geteuid() != 0:
-        return False, "namespaces need the grader to run as root"
+        return Probe(False, "namespaces need the grader to run as root", False, "the grader is not root")
+    namespaces, reason = _try_launcher(uid, gid, namespaces=True, cgroup=False)
+    cgroup, cgroup_reason = _try_launcher(uid, gid, namespaces=False, cgroup=True)
+    return Probe(namespaces, reason, cgroup, cgroup_reason)
+
+
+def _try_launcher(uid: int | None, gid: int | None, namespaces: bool, cgroup: bool) -> tuple[bool, str]:
     import tempfile
 
     with tempfile.TemporaryDirectory(prefix="csg-probe-") as scratch:
         root = Path(scratch) / "root"
         root.mkdir()
-        config = {"namespaces": True, "probe": True, "root": str(root), "binds": [], "hide": [],
+        config = {"namespaces": namespaces, "probe": True, "root": str(root), "binds": [], "hide": [],
                   "tmp_bytes": 1 << 20, "rlimits": {}, "uid": uid, "gid": gid, "fds": [], "argv": [], "env": {}}
+        if cgroup:
+            config["cgroup"] = {"name": f"probe-{os.getpid()}-{secrets.token_hex(4)}",
+                                "memory_bytes": 64 << 20, "tasks": 4}
         result = subprocess.run([str(interpreter()), "-I", "-S", "-B", str(LAUNCHER), json.dumps(config)],
                                 capture_output=True, text=True, timeout=60)
     if result.returncode != 0:

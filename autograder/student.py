@@ -12,6 +12,8 @@ discarded and the next call forks a fresh one (and imports the check's modules a
 from __future__ import annotations
 
 import re
+import shutil
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,6 +40,17 @@ class StudentFailure(Exception):
         super().__init__(message)
         self.kind = kind
         self.message = message
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """When a request's answer must have arrived, and what the report says ran out if it has not."""
+
+    at: float  # on time.monotonic()'s clock
+    reason: str  # "limit 20 s", or "the submission's time budget (180 s) was used up"
+
+    def left(self) -> float:
+        return self.at - time.monotonic()
 
 
 @dataclass(frozen=True)
@@ -117,9 +130,18 @@ class Student:
         if self.sandbox.isolated:
             runner, root, site = RUNNER_INSIDE, SUBMISSION_DIR, SITE_DIR
         else:
-            runner, root, site = str(RUNNER), str(self.package_root), str(self._site_links())
+            runner, root, site = str(self._runner_copy()), str(self.package_root), str(self._site_links())
         return [str(interpreter()), "-I", "-S", "-B", runner, root, site, str(CONTROL_FD),
                 "1" if self.sandbox.isolated else "0"]
+
+    def _runner_copy(self) -> Path:
+        """The runner, copied out of the grader's folder: without a mount namespace the sandbox user
+        runs it from here, so the grader's own files can stay unreadable to that user."""
+        copy = self.scratch / "runner.py"
+        if not copy.exists():
+            shutil.copyfile(RUNNER, copy)
+            copy.chmod(0o644)
+        return copy
 
     def _site_links(self) -> Path:
         """Without a mount namespace: a folder of symlinks to just the allowlisted packages."""
@@ -140,7 +162,7 @@ class Student:
             self._zygote = Zygote(
                 lambda fds: self.sandbox.command(argv, fds, self.scratch, binds, self.limits.memory_bytes,
                                                  self.limits.submission_seconds),
-                self.limits, cwd=self.scratch, supervised=self.sandbox.isolated)
+                self.limits, cwd=self.scratch)
         self._child = self._zygote.fork()
         return self._child
 
@@ -173,15 +195,15 @@ class Student:
 
     # -- requests
 
-    def import_module(self, module: str, timeout: float) -> None:
+    def import_module(self, module: str, deadline: Deadline) -> None:
         """Import ``module`` in the current process (starting one if needed), remembering it for restarts."""
-        self._request({"op": "import", "module": module}, [], timeout, importing=module)
+        self._request({"op": "import", "module": module}, [], deadline, importing=module)
         if module not in self._modules:
             self._modules.append(module)
 
     def call(self, module: str, name: str, args: list[Any], *, kwargs: dict[str, Any] | None = None,
              keep: str | None = None, select: list[tuple[int | str, ...]] | None = None,
-             names: dict[str, np.ndarray] | None = None, timeout: float, on: str | None = None,
+             names: dict[str, np.ndarray] | None = None, deadline: Deadline, on: str | None = None,
              echo: bool = True) -> Answer:
         """Call ``module.name(*args, **kwargs)``, or method ``name`` of kept value ``on``.
 
@@ -199,7 +221,7 @@ class Student:
             "select": [list(p) for p in select] if select is not None else None,
             "echo": echo,
         }
-        frame, seconds = self._request(header, encoder.arrays, timeout)
+        frame, seconds = self._request(header, encoder.arrays, deadline)
         value = decode_value(frame.header.get("value"), frame.arrays)
         echoed = frame.header.get("echo")
         if not isinstance(echoed, list) or len(echoed) != (len(encoder.arrays) if echo else 0):
@@ -215,30 +237,30 @@ class Student:
                 mutated.append(labels.get(id(sent), f"argument array {k}"))
         return Answer(value, seconds, mutated)
 
-    def setitem(self, ref: str, attr: str, key: str, value: Any, timeout: float) -> None:
+    def setitem(self, ref: str, attr: str, key: str, value: Any, deadline: Deadline) -> None:
         """``kept[ref].attr[key] = value`` in the student's process (e.g. a model's parameters)."""
         encoder = _Encoder()
         header = {"op": "setitem", "target": {"ref": ref, "attr": attr}, "key": key,
                   "value": encoder.tree(value)}
-        self._request(header, encoder.arrays, timeout)
+        self._request(header, encoder.arrays, deadline)
 
-    def _request(self, header: dict[str, Any], arrays: list[np.ndarray], timeout: float,
+    def _request(self, header: dict[str, Any], arrays: list[np.ndarray], deadline: Deadline,
                  importing: str | None = None) -> tuple[Frame, float]:
         child = self._child
         if child is None:
             child = self._start()
             for module in self._modules:
-                self._exchange(child, {"op": "import", "module": module}, [], timeout, module)
-        return self._exchange(child, header, arrays, timeout, importing)
+                self._exchange(child, {"op": "import", "module": module}, [], deadline, module)
+        return self._exchange(child, header, arrays, deadline, importing)
 
-    def _exchange(self, child: Child, header: dict[str, Any], arrays: list[np.ndarray], timeout: float,
+    def _exchange(self, child: Child, header: dict[str, Any], arrays: list[np.ndarray], deadline: Deadline,
                   importing: str | None) -> tuple[Frame, float]:
         during = f" while importing {importing}" if importing else ""
         try:
-            frame, seconds = child.exchange(protocol.encode(header, arrays), timeout)
+            frame, seconds = child.exchange(protocol.encode(header, arrays), deadline.left())
         except ChildTimeout:
             self.discard()
-            raise StudentFailure("timeout", f"timed out{during} (limit {timeout:g} s)") from None
+            raise StudentFailure("timeout", f"timed out{during} ({deadline.reason})") from None
         except ChildGone as gone:
             output = self._tail(child)
             self.discard()
