@@ -110,29 +110,50 @@ def own_cgroup(controller):
     return None
 
 
-def cgroup_folders(name):
-    """Where the sandbox's cgroup lives: one v2 folder, or one folder per v1 controller."""
+def cgroup_parent():
+    """The folders new sandbox cgroups go in (one v2 folder, or one per v1 controller), and a name prefix."""
     if os.path.exists(f"{CGROUP_FS}/cgroup.controllers"):
-        return {"": f"{CGROUP_FS}/{CGROUP_PARENT}/{name}"}
-    folders = {}
+        return {"": f"{CGROUP_FS}/{CGROUP_PARENT}"}, ""
+    parents = {}
     for controller in ("memory", "pids"):
         path = own_cgroup(controller)
         if path is None or not os.path.isdir(f"{CGROUP_FS}/{controller}"):
             raise SetupError(f"cgroup: no {controller} controller on this host")
         # Below the grader's own cgroup, so that the host's limits on the grader still hold.
-        folders[controller] = f"{CGROUP_FS}/{controller}{path.rstrip('/')}/{CGROUP_PARENT}-{name}"
-    return folders
+        parents[controller] = f"{CGROUP_FS}/{controller}{path.rstrip('/')}"
+    return parents, CGROUP_PARENT + "-"
+
+
+def sweep_orphans(parents, prefix):
+    """Remove sandbox cgroups whose supervisor died without removing them (killed from outside)."""
+    for controller, parent in parents.items():
+        try:
+            names = os.listdir(parent)
+        except OSError:
+            continue
+        for name in names:
+            pid = name[len(prefix):].split("-")[0] if name.startswith(prefix) else ""
+            if not pid.isdigit():
+                continue
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                remove_cgroup({controller: f"{parent}/{name}"}, patient=False)
+            except OSError:
+                pass
 
 
 def make_cgroup(settings):
-    """Create and configure the sandbox's cgroup; return its folders."""
-    folders = cgroup_folders(settings["name"])
+    """Create and configure this sandbox's cgroup, named after this supervisor; return its folders."""
+    parents, prefix = cgroup_parent()
+    sweep_orphans(parents, prefix)
+    name = f"{prefix}{os.getpid()}-{os.urandom(4).hex()}"
+    folders = {controller: f"{parent}/{name}" for controller, parent in parents.items()}
     memory, tasks = str(settings["memory_bytes"]), str(settings["tasks"])
     try:
         if "" in folders:
-            parent = os.path.dirname(folders[""])
-            os.makedirs(parent, exist_ok=True)
-            write(f"{parent}/cgroup.subtree_control", "+memory +pids")
+            os.makedirs(parents[""], exist_ok=True)
+            write(f"{parents['']}/cgroup.subtree_control", "+memory +pids")
             os.mkdir(folders[""])
             write(f"{folders['']}/memory.max", memory)
             if os.path.exists(f"{folders['']}/memory.swap.max"):

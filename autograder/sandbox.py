@@ -29,7 +29,6 @@ import importlib.util
 import json
 import os
 import pwd
-import secrets
 import subprocess
 import sys
 import sysconfig
@@ -134,7 +133,7 @@ def default_identity(uid: int | None = None) -> Identity | None:
 
     Not ``nobody``, and not one shared with another grading process: ``RLIMIT_NPROC``
     counts every process and thread of a user, so anyone else's processes (notebook
-    kernels run as nobody, a fork bomb in a concurrent grader) would use up the
+    kernels once ran as nobody, a fork bomb in a concurrent grader) would use up the
     sandbox's allowance and stop it from starting. A uid of its own, with no account,
     owns no files.
     """
@@ -222,11 +221,11 @@ class Sandbox:
             if self.protections.exposed and not insecure:
                 return (f"refusing to grade: namespaces are unavailable ({reason}) and the grader's files "
                         f"({', '.join(self.protections.exposed)}) are readable by the sandbox user; make them "
-                        "root-only (chmod -R go-rwx) or pass --insecure")
+                        "root-only (chmod -R go-rwx) or pass --insecure (CS_CONV_INSECURE=1)")
             return unreachable_paths(self.identity)
         if not insecure:
             return (f"refusing to grade: student code cannot be isolated here ({reason}); grade as root on "
-                    "Linux, or pass --insecure to run it with resource limits only")
+                    "Linux, or pass --insecure (CS_CONV_INSECURE=1) to run it with resource limits only")
         return None
 
     @property
@@ -293,8 +292,7 @@ class Sandbox:
             host, inside, size = work
             config["work"] = {"host": str(host), "inside": inside, "bytes": size, "uid": uid, "gid": gid}
         if self.protections.cgroup:
-            config["cgroup"] = {"name": f"{os.getpid()}-{secrets.token_hex(6)}",
-                                "memory_bytes": memory_bytes, "tasks": self.limits.processes}
+            config["cgroup"] = {"memory_bytes": memory_bytes, "tasks": self.limits.processes}
         return [str(interpreter()), "-I", "-S", "-B", str(LAUNCHER), json.dumps(config)]
 
 
@@ -386,8 +384,7 @@ def _try_launcher(uid: int | None, gid: int | None, namespaces: bool, cgroup: bo
         config = {"namespaces": namespaces, "probe": True, "root": str(root), "binds": [], "hide": [],
                   "tmp_bytes": 1 << 20, "rlimits": {}, "uid": uid, "gid": gid, "fds": [], "argv": [], "env": {}}
         if cgroup:
-            config["cgroup"] = {"name": f"probe-{os.getpid()}-{secrets.token_hex(4)}",
-                                "memory_bytes": 64 << 20, "tasks": 4}
+            config["cgroup"] = {"memory_bytes": 64 << 20, "tasks": 4}
         result = subprocess.run([str(interpreter()), "-I", "-S", "-B", str(LAUNCHER), json.dumps(config)],
                                 capture_output=True, text=True, timeout=60)
     if result.returncode != 0:

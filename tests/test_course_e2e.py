@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "assignments"))
 
 from course_tools import demo, gradescope  # noqa: E402
-from course_tools.jail import detect_jail  # noqa: E402
+from course_tools.jail import kernel_sandbox  # noqa: E402
 from course_tools.leaks import find_leaks, grader_lines  # noqa: E402
 from course_tools.points import cases_for, cell_score  # noqa: E402
 from course_tools.samples import BUGS, MARKER, UNFINISHED  # noqa: E402
@@ -83,7 +83,7 @@ def expected_scores(course, student, cell_points):
 
 def test_grading_worked_for_every_submission(course_run, scores):
     assert course_run["failures"] == []
-    hostile = ["hostile"] if detect_jail().namespaces else []
+    hostile = ["hostile"] if kernel_sandbox().isolated else []
     assert sorted(scores) == sorted(["blank", "partial", "solution", *hostile])
     assert all(len(notebooks) == 5 for notebooks in scores.values())
 
@@ -158,7 +158,8 @@ def test_a_students_edited_cs_conv_is_what_got_graded(course_run):
 
 def test_hostile_submission_is_contained(course_run, scores, cell_points):
     if "hostile" not in scores:
-        pytest.skip(f"kernels cannot be jailed here ({detect_jail().reason}): the demo leaves the hostile sample out")
+        pytest.skip(f"kernels cannot be isolated here ({kernel_sandbox().protections.reason}): the demo leaves the "
+                    "hostile sample out")
     course = course_run["course"]
     expected, _ = expected_scores(course, "hostile", cell_points)
     for notebook, row in scores["hostile"].items():

@@ -11,13 +11,14 @@ score per notebook. It uses nbgrader's embedded sqlite gradebook; no server.
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import sys
 import time
 from pathlib import Path
 
 from course_tools.grading import grade, table
-from course_tools.jail import detect_jail
+from course_tools.jail import INSECURE, kernel_sandbox
 from course_tools.release import COURSE, ReleaseError, make_release
 from course_tools.samples import BUGS, SAMPLES, UNFINISHED, make_samples
 
@@ -51,12 +52,15 @@ def run(out: Path = DEFAULT_OUT, log=print) -> dict:
     release_seconds = time.perf_counter() - start
     log(f"release:       {release} (made and scanned for leaks in {release_seconds:.0f} s)")
     names = SAMPLES
-    if not detect_jail().namespaces:
-        # Without the jail a notebook kernel runs as you, with your files: the hostile sample would
-        # really scribble on them. The autograder's own sandbox is not the issue; the kernels are.
+    if not kernel_sandbox().isolated:
+        # Without namespaces student code runs with your files in reach: the hostile sample would
+        # really scribble on them. The demo's other samples are the kit's own, so it grades them
+        # anyway (CS_CONV_INSECURE=1, which every report then states); real submissions need root.
+        os.environ[INSECURE] = "1"
         names = tuple(name for name in SAMPLES if name != "hostile")
-        log("note:          the hostile sample is left out: notebook kernels cannot be jailed here "
-            f"({detect_jail().reason}); run as root on Linux to include it")
+        log("note:          student code cannot be isolated here "
+            f"({kernel_sandbox().protections.reason}): the demo grades its own samples with {INSECURE}=1 "
+            "and leaves the hostile one out; run as root on Linux to include it")
     samples = make_samples(course, names)
     log("samples:       " + ", ".join(samples))
     bugs = dict.fromkeys(f"{b.function}: {b.why}" for b in BUGS)

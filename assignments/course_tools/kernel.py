@@ -1,40 +1,55 @@
-"""The kernel that runs a submitted notebook while grading: in a scratch copy, inside a jail.
+"""The kernel that runs a submitted notebook while grading: in a scratch copy, inside the sandbox.
 
 nbgrader's ``Execute`` runs every cell of every submitted notebook, and a submission's
 ``cs_conv`` is imported by those cells: that is arbitrary code, run by the grader. So
 ``SandboxedExecute`` (listed in ``nbgrader_config.py`` in place of ``Execute``) starts each
-kernel through ``kernel_jail.py``:
+kernel through the autograder's own launcher, with the sandbox of ``course_tools.jail``:
 
-- the kernel works in a scratch copy of the notebook's folder, never in nbgrader's output
-  folder, so nothing it writes (or links) is read back by nbgrader;
-- it talks to nbgrader over IPC sockets in that scratch folder, not TCP, so it can live in a
-  network namespace with no network at all;
-- as root on Linux: fresh mount, PID, network, IPC and UTS namespaces in which the repository,
-  the course folder (gradebook, hidden files, other students) and ``/tmp`` are covered up; user
-  ``nobody``; resource limits. Otherwise: resource limits only, and a warning in the log.
+- the kernel works in a size-capped tmpfs copy of the notebook's folder, never in nbgrader's
+  output folder, so nothing it writes (or links) is read back by nbgrader or lands on the disk;
+- it talks to nbgrader over IPC sockets in a size-capped tmpfs of their own, not TCP, so it can
+  live in a network namespace with no network at all;
+- as root on Linux: fresh namespaces whose root holds only the system and the interpreter (the
+  repository, the course folder with the gradebook and other students, the grader: none of it
+  exists in there), a uid of this grading process's own, a cgroup for memory and tasks. Where
+  that is impossible the kernel does not start (its cells say why), unless ``CS_CONV_INSECURE=1``.
 
-Nothing the kernel prints is trusted for grading anyway (``course_tools.verdicts``); the jail
+Every notebook has a wall-clock budget (``notebook_seconds``) on top of nbgrader's per-cell
+time-out, and every submission one across its notebooks (``submission_seconds``): cells past it
+do not run and say so, so a submission of many slow cells cannot hold grading for hours.
+
+Nothing the kernel prints is trusted for grading anyway (``course_tools.verdicts``); the sandbox
 keeps it from reading what it must not see (and echoing it into feedback) or changing the
 gradebook, other submissions or the grader.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import shutil
 import tempfile
 import time
+from contextlib import ExitStack
 from functools import lru_cache
 from pathlib import Path
 
+from autograder.sandbox import host_tmpfs
 from jupyter_client.manager import AsyncKernelManager
 from nbformat.notebooknode import from_dict
 from nbgrader.preprocessors import Execute
 from traitlets import Bool, Integer
 
-from course_tools.jail import JAIL, LIMITS, PYTHON, WORK_SIZE, detect_jail, jail_spec
+from course_tools.jail import (
+    IPC_BYTES,
+    KERNEL_CPU_SECONDS,
+    KERNEL_LIMITS,
+    PYTHON,
+    WORK_BYTES,
+    kernel_binds,
+    kernel_sandbox,
+    summary,
+)
 from course_tools.prebuild import seed_extension
 
 # Environment variables a kernel may inherit; everything else (tokens, paths) stays out.
@@ -44,19 +59,19 @@ log = logging.getLogger(__name__)
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager that starts its kernel in a scratch copy of its folder, in the jail."""
-
-    limits = LIMITS
-    work_size = WORK_SIZE
+    """A kernel manager that starts its kernel in a scratch copy of its folder, in the sandbox."""
 
     # Every scratch folder made in this process; SandboxedExecute removes them after each notebook,
     # in case a kernel that died took the manager's own cleanup with it.
-    scratch_folders: list[Path] = []
+    scratch_folders: list[tuple[Path, ExitStack]] = []
 
     async def _async_pre_start_kernel(self, **kw):
-        self.jail = detect_jail()
+        self.sandbox = kernel_sandbox()
+        if self.sandbox.unusable:
+            raise RuntimeError(self.sandbox.unusable)
         self._scratch = Path(tempfile.mkdtemp(prefix="cs-conv-kernel-"))
-        SandboxedKernelManager.scratch_folders.append(self._scratch)
+        self._mounts = ExitStack()
+        SandboxedKernelManager.scratch_folders.append((self._scratch, self._mounts))
         os.chmod(self._scratch, 0o755)
         source = Path(kw.get("cwd") or os.getcwd())
         self._work = self._scratch / "work"
@@ -65,8 +80,12 @@ class SandboxedKernelManager(AsyncKernelManager):
                         ignore=shutil.ignore_patterns("*.ipynb", ".ipynb_checkpoints", "__pycache__"))
         _seed_matplotlib(self._work / ".matplotlib")
         seed_extension(self._work / "cs_conv")
-        ipc = self._scratch / "ipc"
-        ipc.mkdir()
+        identity = self.sandbox.identity
+        if identity is not None and not self.sandbox.isolated:  # it works in this very folder
+            for folder, dirs, files in os.walk(self._work):
+                for name in [folder, *(os.path.join(folder, n) for n in dirs + files)]:
+                    os.lchown(name, identity.uid, identity.gid)
+        ipc = self._mounts.enter_context(host_tmpfs(self._scratch / "ipc", IPC_BYTES, identity))
         self.transport = "ipc"
         self.ip = str(ipc / "kernel")
         self.connection_file = str(self._scratch / "connection.json")
@@ -78,7 +97,7 @@ class SandboxedKernelManager(AsyncKernelManager):
     def _kernel_env(self, parent: dict[str, str]) -> dict[str, str]:
         env = {key: parent[key] for key in PASSED_ENV if key in parent}
         env.update({
-            # The kernel's parent in the jail is not this process; naming one keeps ipykernel from
+            # The kernel's parent in the sandbox is not this process; naming one keeps ipykernel from
             # printing its stand-alone banner (it polls for its parent only by PID).
             "JPY_PARENT_PID": str(os.getpid()),
             "PATH": os.pathsep.join([str(Path(PYTHON).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
@@ -92,24 +111,23 @@ class SandboxedKernelManager(AsyncKernelManager):
         cmd = super().format_kernel_cmd(extra_arguments)
         # Called after the connection file is written: the kernel's user must be able to read it.
         os.chmod(self.connection_file, 0o644)
-        if self.jail.user:
-            import pwd
-
-            entry = pwd.getpwnam(self.jail.user)
-            os.chown(self._scratch / "ipc", entry.pw_uid, entry.pw_gid)
-        spec = jail_spec(self._scratch, self._work, self._launch_env, self.jail.namespaces, self.jail.user,
-                         self.limits, self.work_size)
-        spec_path = self._scratch / "spec.json"
-        spec_path.write_text(json.dumps(spec))
         if cmd and os.path.abspath(cmd[0]) == PYTHON:
             cmd[0] = PYTHON
-        return [PYTHON, str(JAIL), str(spec_path), "--", *cmd]
+        binds = kernel_binds(self.sandbox, [Path(self.connection_file)], [self._scratch / "ipc"])
+        return self.sandbox.command(cmd, [], self._scratch, binds, KERNEL_LIMITS.memory_bytes, KERNEL_CPU_SECONDS,
+                                    env=self._launch_env, work=(self._work, str(self._work), WORK_BYTES),
+                                    cwd=str(self._work), log=self._scratch / "output.log")
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
         scratch = getattr(self, "_scratch", None)
         if scratch is not None and not restart:
-            shutil.rmtree(scratch, ignore_errors=True)
+            _remove_scratch(scratch, self._mounts)
+
+
+def _remove_scratch(scratch: Path, mounts: ExitStack) -> None:
+    mounts.close()  # unmount the sockets' tmpfs first: rmtree must not descend into a mount
+    shutil.rmtree(scratch, ignore_errors=True)
 
 
 @lru_cache(maxsize=1)
@@ -130,48 +148,71 @@ def _seed_matplotlib(folder: Path) -> None:
 
 
 class SandboxedExecute(Execute):
-    """nbgrader's ``Execute``, with every kernel jailed, its output capped, and its death survived.
+    """nbgrader's ``Execute``, with every kernel sandboxed, its output capped, its time budgeted,
+    and its death survived.
 
     nbgrader's own ``Execute`` lets a kernel that dies (a student's ``os._exit``, a segfault in
     their Cython) fail the whole notebook, which then gets no grades at all; here the cells run
     so far keep their outputs, the cell that killed the kernel says so, and grading goes on.
     """
 
-    sandbox = Bool(True, help="Run kernels in the jail (False: nbgrader's own kernel manager)").tag(config=True)
+    sandbox = Bool(True, help="Run kernels in the sandbox (False: nbgrader's own kernel manager)").tag(config=True)
     max_output_bytes = Integer(4_000_000, help="Output kept per cell while it runs; the rest is dropped").tag(
         config=True)
+    notebook_seconds = Integer(600, help="Wall clock for all cells of one notebook").tag(config=True)
+    submission_seconds = Integer(1500, help="Wall clock for all notebooks of one submission").tag(config=True)
+
+    # When each submission's first notebook started (one nbgrader process grades many, one at a time).
+    _submission_started: dict[str, float] = {}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         if self.sandbox:
             self.kernel_manager_class = SandboxedKernelManager
         self._output_bytes: dict[int, int] = {}
+        self._deadline = 0.0
+        self._budget = ""
 
     def preprocess(self, nb, resources=None, km=None):
         if self.sandbox:
-            self.log.info("Sandbox: %s", detect_jail().summary)
+            self.log.info("Sandbox: %s", summary())
         self._output_bytes = {}
-        start = time.perf_counter()
+        start = time.monotonic()
+        student = str((resources or {}).get("nbgrader", {}).get("student", ""))
+        first = self._submission_started.setdefault(student, start)
+        self._deadline, self._budget = min(
+            (start + self.notebook_seconds, f"the notebook's time budget ({self.notebook_seconds} s)"),
+            (first + self.submission_seconds, f"the submission's time budget ({self.submission_seconds} s)"))
+        self.timeout_func = self._cell_timeout
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
             self.log.info("Executed %s in %.1f s", (resources or {}).get("nbgrader", {}).get("notebook", "notebook"),
-                          time.perf_counter() - start)
+                          time.monotonic() - start)
             return nb, resources
         except Exception as error:  # noqa: BLE001 - DeadKernelError and kin: keep what ran
             return self._stopped(nb, resources, error)
         finally:
             while SandboxedKernelManager.scratch_folders:
-                shutil.rmtree(SandboxedKernelManager.scratch_folders.pop(), ignore_errors=True)
+                _remove_scratch(*SandboxedKernelManager.scratch_folders.pop())
+
+    def _cell_timeout(self, cell) -> int:
+        """nbgrader's per-cell time-out, shortened to what is left of the budget."""
+        left = int(self._deadline - time.monotonic()) + 1
+        return max(1, min(self.timeout or left, left))
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and time.monotonic() >= self._deadline:
+            cell.outputs = [_not_run(f"{self._budget} was used up")]
+            cell.execution_count = None
+            return cell, resources
+        return super().preprocess_cell(cell, resources, index)
 
     def _stopped(self, nb, resources, error):
         """Mark the first cell that did not run, and return the notebook as far as it got."""
         self.log.warning("The kernel stopped (%s: %s); the remaining cells do not run", type(error).__name__, error)
         for cell in nb.cells:
-            if cell.cell_type == "code" and cell.get("execution_count") is None:
-                cell.outputs = [from_dict({
-                    "output_type": "error", "ename": "KernelStopped",
-                    "evalue": f"not run: the kernel stopped earlier ({type(error).__name__})",
-                    "traceback": [f"KernelStopped: not run: the kernel stopped earlier ({error})"]})]
+            if cell.cell_type == "code" and cell.get("execution_count") is None and not cell.get("outputs"):
+                cell.outputs = [_not_run(f"the kernel stopped earlier ({type(error).__name__}: {error})")]
                 break
         return nb, resources
 
@@ -189,3 +230,8 @@ class SandboxedExecute(Execute):
             return super().output(outs, {**msg, "msg_type": "stream",
                                          "content": {"name": "stdout", "text": notice}}, None, cell_index)
         return super().output(outs, msg, display_id, cell_index)
+
+
+def _not_run(why: str):
+    return from_dict({"output_type": "error", "ename": "KernelStopped", "evalue": f"not run: {why}",
+                      "traceback": [f"KernelStopped: not run: {why}"]})
