@@ -66,15 +66,15 @@ c.LimitOutputBytes.max_bytes = 2_000_000
 c.RunAutograder.command = [sys.executable, "-m", "autograder"]
 c.RunAutograder.timeout = 900
 
-# Sanitizing a submitted notebook, in order. StripForgedCells and RestoreMissingCells must come
-# before OverwriteCells and CheckCellMetadata, which would otherwise trust (or choke on) metadata a
-# student made up, or fail on a deleted grade cell (nbgrader 0.9's add_missing_cells raises KeyError
-# when a read-only cell precedes it).
+# Sanitizing a submitted notebook, in order. StripForgedCells comes first, before any step that
+# reads nbgrader metadata: DeduplicateIds, OverwriteCells and CheckCellMetadata raise on metadata a
+# student forged, or trust it. RestoreMissingCells must come before OverwriteCells, whose
+# add_missing_cells (nbgrader 0.9) raises KeyError when a read-only cell precedes a deleted grade cell.
 c.Autograde.sanitize_preprocessors = [
+    StripForgedCells,
     ClearOutput,
     DeduplicateIds,
     OverwriteKernelspec,
-    StripForgedCells,
     RestoreMissingCells,
     OverwriteCells,
     CheckCellMetadata,

@@ -19,7 +19,7 @@ from autograder import catalog
 from autograder.build import BuildResult, build_extension, default_cache_dir
 from autograder.cases import Case, Check, Context
 from autograder.child import SandboxFailure
-from autograder.judge import Fail
+from autograder.judge import Fail, could_not_judge
 from autograder.limits import Limits
 from autograder.results import CaseResult, Report
 from autograder.sandbox import Sandbox, default_identity
@@ -184,6 +184,10 @@ def _run_check(g: Grading, check: Check, student: Student) -> None:
             except StudentFailure as failure:
                 message = failure.message
                 timeouts += failure.kind == "timeout"
+            except Exception as error:  # the one guard: whatever judging a case raised fails that case alone
+                message = could_not_judge(error)
+                g.diagnostics.append(f"{case.title}: judging raised {error!r}")
+                student.discard()  # the next case gets a fresh process, not one whose reply broke the judge
             _record(g, check, case, message)
     finally:
         student.end_check()

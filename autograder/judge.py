@@ -90,27 +90,45 @@ def unpack(value: Any, names: Sequence[str]) -> tuple[Any, ...]:
 
 
 def array(value: Any, name: str, shape: tuple[int, ...], dtype: np.dtype | type | None) -> np.ndarray:
-    """The returned array called ``name``, after checking its type, shape and dtype."""
+    """The returned array called ``name``, after checking its type, shape and dtype.
+
+    Shape and dtype are those of the array the parent decoded from the reply's bytes, never
+    the labels the reply puts beside it: a hostile process can write any label (a float64
+    answer called float32), but ``protocol.decode_body`` makes the bytes match the array.
+    """
     if not isinstance(value, Returned):
         raise Fail(f"{name} is {describe(value)}, expected a numpy array of shape {shape}")
     if value.type_name != "ndarray":
         raise Fail(f"{name} is a {value.type_name}, expected a plain numpy.ndarray")
-    if value.shape != tuple(shape):
-        raise Fail(f"{name} has shape {value.shape}, expected {tuple(shape)}")
-    if dtype is not None and value.dtype != np.dtype(dtype).name:
-        raise Fail(f"{name} has dtype {value.dtype}, expected {np.dtype(dtype).name}")
-    if value.array is None:
+    got = value.array
+    if got is None:  # the runner sends no bytes for object, string or other non-number dtypes
         raise Fail(f"{name} has dtype {value.dtype}, which is not a number type")
-    return value.array
+    if got.shape != tuple(shape):
+        raise Fail(f"{name} has shape {got.shape}, expected {tuple(shape)}")
+    if dtype is not None and got.dtype != np.dtype(dtype):
+        raise Fail(f"{name} has dtype {got.dtype.name}, expected {np.dtype(dtype).name}")
+    return got
 
 
 def scalar(value: Any, name: str) -> float:
-    """A returned real number (a Python or NumPy float, or a 0-d array)."""
+    """A returned real number (a Python or NumPy float, or a 0-d array).
+
+    ``float()`` cannot overflow here: ``protocol.decode_body`` refuses integers no float can hold.
+    """
     if isinstance(value, Scalar) and not isinstance(value.value, bool):
         return float(value.value)
-    if isinstance(value, Returned) and value.shape == () and value.array is not None:
+    if isinstance(value, Returned) and value.array is not None and value.array.shape == ():
         return float(value.array)
     raise Fail(f"{name} is {describe(value)}, expected a float")
+
+
+def could_not_judge(error: Exception) -> str:
+    """The reason a case fails when judging its answer raised ``error`` instead of passing or failing.
+
+    Only the exception's type: its message could hold the grader's own numbers, and feedback
+    never shows an expected value (the instructor's diagnostics keep the whole message).
+    """
+    return f"the grader could not judge this answer ({type(error).__name__}); the case scores 0"
 
 
 def close(actual: np.ndarray, expected: np.ndarray, name: str, tol: Tolerance) -> str | None:

@@ -4,12 +4,16 @@ A frame is ``MAGIC | u32 header length | u64 payload length | JSON header | payl
 The header is a JSON object whose ``"arrays"`` entry lists ``{"dtype", "shape"}`` for
 each array in the payload, laid end to end in C order and native byte order.
 
-The parent decodes a reply with ``decode_reply``, which trusts nothing: every
-length is capped, dtypes come from an allowlist, shapes must account for the
-payload byte for byte, and the result is plain ``dict``/``list``/``str``/number
-values plus base-class ``np.ndarray`` copies. The child's half of the format is
-written out again in ``runner.py``, which must stand alone inside the sandbox;
-``tests/test_autograder_protocol.py`` keeps the two in step.
+The parent decodes a reply with ``decode_body``, which trusts nothing: every
+length is capped, dtypes come from an allowlist, each array's bytes are exactly
+``prod(shape) * itemsize`` of its declared dtype and together they are the whole
+payload, no shape is too large for numpy even when it holds nothing, every integer
+converts to a float, and the result is plain ``dict``/``list``/``str``/number
+values plus base-class ``np.ndarray`` copies. A frame that breaks any of this is a
+``ProtocolError``, never another exception, and judging never meets a value it cannot
+compute with. The child's half of the format is written out again in ``runner.py``,
+which must stand alone inside the sandbox; ``tests/test_autograder_protocol.py`` keeps
+the two in step.
 """
 
 from __future__ import annotations
@@ -31,6 +35,9 @@ MAX_HEADER_BYTES = 1 << 20
 MAX_NDIM = 8
 MAX_ARRAYS = 64
 MAX_DEPTH = 12
+MAX_ELEMENTS = 1 << 40  # per array, counting a zero-length axis as 1: numpy refuses far larger shapes
+LARGEST_FLOAT = int(np.finfo(np.float64).max)
+MAX_INT_DIGITS = len(str(LARGEST_FLOAT))  # checked first: int() of a far longer text is slow, or refused
 
 
 class ProtocolError(Exception):
@@ -72,7 +79,7 @@ def read_prefix(data: bytes, max_payload: int) -> tuple[int, int]:
 def decode_body(header_bytes: bytes, payload: bytes) -> Frame:
     """Parse a frame's header and payload into plain values and fresh base-class arrays."""
     try:
-        header = json.loads(header_bytes.decode("utf-8"))
+        header = json.loads(header_bytes.decode("utf-8"), parse_int=_integer)
     except (UnicodeDecodeError, ValueError, RecursionError) as error:
         raise ProtocolError(f"reply header is not valid JSON ({type(error).__name__})") from None
     if not isinstance(header, dict):
@@ -87,12 +94,14 @@ def decode_body(header_bytes: bytes, payload: bytes) -> Frame:
         dtype, shape = _array_spec(spec)
         nbytes = dtype.itemsize * math.prod(shape)
         if offset + nbytes > len(payload):
-            raise ProtocolError("reply's arrays need more bytes than its payload holds")
+            raise ProtocolError(f"reply's {dtype.name} array of shape {shape} needs {nbytes} bytes, "
+                                f"{len(payload) - offset} are left in its payload")
         flat = np.frombuffer(payload, dtype=dtype, count=math.prod(shape), offset=offset)
         arrays.append(np.array(flat.reshape(shape), copy=True))
         offset += nbytes
     if offset != len(payload):
-        raise ProtocolError("reply's payload has bytes no array accounts for")
+        raise ProtocolError(f"reply's payload has {len(payload) - offset} bytes no array accounts for "
+                            "(an array's dtype or shape is not what its bytes are)")
     return Frame(header, arrays)
 
 
@@ -103,9 +112,19 @@ def _array_spec(spec: object) -> tuple[np.dtype, tuple[int, ...]]:
     if not isinstance(name, str) or name not in ALLOWED_DTYPES:
         raise ProtocolError("reply uses a dtype outside the allowlist")
     if (not isinstance(shape, list) or len(shape) > MAX_NDIM
-            or not all(type(n) is int and 0 <= n < 1 << 40 for n in shape)):
+            or not all(type(n) is int and n >= 0 for n in shape)):
         raise ProtocolError("reply has a malformed array shape")
+    if math.prod(max(n, 1) for n in shape) > MAX_ELEMENTS:
+        raise ProtocolError("reply has an array shape too large for any array")
     return np.dtype(name), tuple(shape)
+
+
+def _integer(text: str) -> int:
+    """A JSON integer, refused unless a float can hold it (judging compares in floats)."""
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS or abs(int(text)) > LARGEST_FLOAT:
+        raise ProtocolError(f"reply holds an integer of {digits} digits, too large for a float")
+    return int(text)
 
 
 def _check_depth(value: object, depth: int) -> None:

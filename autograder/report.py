@@ -19,6 +19,9 @@ across versions of the grader unless a case is added or removed.
 
 Everything but ``execution_time`` and ``diagnostics`` is identical when the same
 submission is graded twice.
+
+Both ``text`` and ``results_json`` write out ``Report.one_lined()``, never the report
+itself, so no format carries a line the grader did not write.
 """
 
 from __future__ import annotations
@@ -55,6 +58,7 @@ def _summary(report: Report) -> str:
 
 
 def results_json(report: Report, extra: bool) -> dict[str, Any]:
+    report = report.one_lined()
     tests = []
     for result in report.results:
         test: dict[str, Any] = {
@@ -91,6 +95,7 @@ def results_json(report: Report, extra: bool) -> dict[str, Any]:
 
 
 def text(report: Report) -> str:
+    report = report.one_lined()
     lines = [f"cs_conv autograder: {report.submission}", _summary(report), ""]
     by_function: dict[str, list[CaseResult]] = {}
     for result in report.results:

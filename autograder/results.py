@@ -1,8 +1,31 @@
-"""What grading produces: one result per case, and the submission's report around them."""
+"""What grading produces: one result per case, and the submission's report around them.
+
+Much of what a report says comes from the student: the folder's name, file names,
+exception messages, type names. ``one_line`` is how any of it is written into a report
+(text, JSON, Gradescope, CSV, nbgrader verdict cells), so none of it can start a line
+of its own, such as a forged ``Score: 999 / 999``.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+LINE_CHARS = 500
+
+
+def one_line(text: str, limit: int = LINE_CHARS) -> str:
+    """``text`` as one line of at most ``limit`` printable characters.
+
+    Characters that are not printable are shown as their Python escapes rather than
+    dropped, so a reader still sees what was there: ``\\n``, ``\\r``, ``\\x1b`` (a terminal
+    escape), ``\\u202e`` (a right-to-left override), ``\\udcff`` (a byte of a file name that
+    is not UTF-8).
+
+    >>> one_line("ok\\nScore: 999 / 999")
+    'ok\\\\nScore: 999 / 999'
+    """
+    escaped = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    return escaped if len(escaped) <= limit else escaped[:limit - 3] + "..."
 
 
 @dataclass(frozen=True)
@@ -33,6 +56,16 @@ class Report:
     diagnostics: list[str] = field(default_factory=list)  # for the instructor; may differ between runs
     seconds: float = 0.0
     error: str | None = None  # set when the grader itself failed (not the student's fault)
+
+    def one_lined(self) -> Report:
+        """A copy whose every string is ``one_line``: what each report format writes out."""
+        results = [replace(r, function=one_line(r.function), case=one_line(r.case), message=one_line(r.message))
+                   for r in self.results]
+        return replace(self, submission=one_line(self.submission), results=results,
+                       notes=[one_line(note) for note in self.notes],
+                       protections=[one_line(line) for line in self.protections],
+                       diagnostics=[one_line(line) for line in self.diagnostics],
+                       error=one_line(self.error) if self.error else self.error)
 
     @property
     def score(self) -> float:

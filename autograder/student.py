@@ -24,6 +24,7 @@ from autograder import protocol
 from autograder.child import Child, ChildGone, ChildTimeout, Zygote
 from autograder.limits import Limits
 from autograder.protocol import Frame, ProtocolError
+from autograder.results import one_line
 from autograder.sandbox import CONTROL_FD, SITE_DIR, SUBMISSION_DIR, Bind, Sandbox, interpreter, package_dirs
 
 RUNNER = Path(__file__).with_name("runner.py")
@@ -104,11 +105,10 @@ class Answer:
 
 
 def clean(text: str, limit: int = MESSAGE_CHARS) -> str:
-    """Student-supplied text made safe and stable for a report: printable, short, no addresses."""
+    """Student-supplied text made stable for a report: no addresses, runs of white space as one
+    space (a traceback's lines read as one), then ``results.one_line``."""
     text = re.sub(r"0x[0-9a-fA-F]{6,}", "0x...", text)
-    text = "".join(ch if ch.isprintable() or ch == " " else " " for ch in text.replace("\n", " "))
-    text = re.sub(r"\s+", " ", text).strip()
-    return text if len(text) <= limit else text[:limit - 3] + "..."
+    return one_line(re.sub(r"\s+", " ", text).strip(), limit)
 
 
 class Student:

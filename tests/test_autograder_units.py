@@ -220,7 +220,7 @@ def test_judge_messages_name_the_output_and_never_the_answer():
 
 
 def test_student_text_is_cleaned_for_reports():
-    assert clean("bad\x00value at 0x7f3a2b1c9d00\nnext") == "bad value at 0x... next"
+    assert clean("bad\x00value at 0x7f3a2b1c9d00\nnext") == "bad\\x00value at 0x... next"
     assert len(clean("x" * 1000)) == 300
 
 

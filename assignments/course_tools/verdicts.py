@@ -16,6 +16,11 @@ A grade cell in this course holds no test, only a comment naming a student funct
     does not match the gradebook (a student's forged grade cell) lose that metadata.
 
 A grade cell scores ``points * sum(score) / sum(max_score)`` over its function's tests.
+
+Two steps in ``Autograde.sanitize_preprocessors`` run first, so that nothing a student does to
+nbgrader metadata is trusted or fails their autograde: ``StripForgedCells`` gives every cell
+of the source notebook back the metadata the source gave it, and ``RestoreMissingCells``
+puts back grade cells that are gone.
 """
 
 from __future__ import annotations
@@ -26,9 +31,12 @@ import os
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.results import one_line
 from cs_conv.tasks import TASKS
+from nbformat import v4
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
@@ -36,7 +44,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
 from course_tools import points
-from course_tools.cells import function_for
+from course_tools.cells import SCHEMA_VERSION, function_for
 
 REPO = Path(__file__).resolve().parents[2]
 # One autograder run per distinct submission per grading process (key: digest of its files).
@@ -48,13 +56,21 @@ class AutograderError(RuntimeError):
 
 
 def submission_digest(folder: Path) -> str:
-    """A digest of every regular file under ``folder`` except notebooks and checkpoints."""
+    """A digest of every regular file under ``folder`` except notebooks and checkpoints.
+
+    Names go in as the file system's bytes (``os.fsencode``), since a name need not be UTF-8;
+    a file that cannot be read counts by its name alone, and the autograder says why it is missing.
+    """
     digest = hashlib.sha256()
     for path in sorted(folder.rglob("*")):
         relative = path.relative_to(folder)
         if path.is_symlink() or not path.is_file() or path.suffix == ".ipynb" or ".ipynb_checkpoints" in relative.parts:
             continue
-        digest.update(str(relative).encode() + b"\0" + path.read_bytes() + b"\0")
+        try:
+            data = path.read_bytes()
+        except OSError:
+            data = b""
+        digest.update(os.fsencode(relative) + b"\0" + data + b"\0")
     return digest.hexdigest()
 
 
@@ -66,7 +82,8 @@ def run_autograder(folder: Path, command: list[str], timeout: int) -> dict:
         env.pop("NBGRADER_EXECUTION", None)
         try:
             proc = subprocess.run([*command, "grade", str(folder), "--format", "json", "--out", str(out)],
-                                  cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout)
+                                  cwd=REPO, env=env, capture_output=True, text=True, errors="replace",
+                                  timeout=timeout)
         except subprocess.TimeoutExpired as error:
             raise AutograderError(f"the autograder took more than {timeout} s on {folder}") from error
         if proc.returncode != 0 or not out.is_file():
@@ -101,10 +118,10 @@ def verdict_text(function: str, tests: list[dict], max_points: float, score: flo
     for test in tests:
         ok = float(test.get("score") or 0) >= float(test.get("max_score") or 0)
         case = str(test.get("name", "")).split(":", 1)[-1].strip()
-        lines.append(f"  {'passed' if ok else 'FAILED'}  {case}")
+        lines.append(f"  {'passed' if ok else 'FAILED'}  {one_line(case)}")
         message = str(test.get("output") or "").strip()
         if message and not ok and test.get("visibility") != "hidden":
-            lines.extend("          " + line for line in message.splitlines()[:12])
+            lines.append("          " + one_line(message))
     return "\n".join(lines) + "\n"
 
 
@@ -151,23 +168,22 @@ class ApplyVerdicts(NbGraderPreprocessor):
         if results is None:
             raise AutograderError("ApplyVerdicts needs RunAutograder earlier in the pipeline")
         info = resources["nbgrader"]
-        with Gradebook(info["db_url"]) as gradebook:
-            notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
-            known = {cell.name for cell in notebook.source_cells}
-            maximum = {cell.name: float(cell.max_score) for cell in notebook.grade_cells}
+        cells = source_cells(info)
+        if cells is None:
+            raise AutograderError(f"the gradebook has no notebook {info['notebook']} in {info['assignment']}")
         for cell in nb.cells:
             meta = cell.metadata.get("nbgrader")
             if meta is None:
                 continue
             grade_id = meta.get("grade_id")
-            if grade_id not in known:
+            if grade_id not in cells:
                 # Not a cell of the source notebook: whatever it claims, it is not graded.
                 del cell.metadata["nbgrader"]
                 continue
             function = function_for(grade_id)
-            if function is None or cell.cell_type != "code":
+            if function is None or cell.cell_type != "code" or not cells[grade_id].nbgrader["grade"]:
                 continue
-            self._apply(cell, function, maximum.get(grade_id, float(meta.get("points", 0))), results)
+            self._apply(cell, function, cells[grade_id].nbgrader["points"], results)
         return nb, resources
 
     def _apply(self, cell: NotebookNode, function: str, max_points: float, results: dict) -> None:
@@ -209,22 +225,38 @@ class LimitOutputBytes(NbGraderPreprocessor):
 
 
 class StripForgedCells(NbGraderPreprocessor):
-    """Before nbgrader checks a submitted notebook: drop nbgrader metadata the source never had.
+    """First of all on a submitted notebook: its nbgrader metadata, repaired from the source notebook's.
 
-    A student can give any cell nbgrader metadata (a made-up grade cell, a grade cell without an
-    id) and ``CheckCellMetadata`` would then fail the whole notebook. Only cells whose id is a
-    source cell of this notebook keep their metadata; ``OverwriteCells`` then restores the rest.
+    A student can edit any cell's nbgrader metadata: mark a grade cell ``grade: false``, give
+    a read-only cell points, turn a grade cell into markdown, change or copy a ``grade_id``,
+    or make a grade cell up. nbgrader's own steps trust that metadata and fail the whole
+    notebook on much of it (``DeduplicateIds`` and ``OverwriteCells`` raise, ``CheckCellMetadata``
+    rejects it), or lose the student's answer. So every cell that names a source cell gets
+    that cell's type and nbgrader metadata back, exactly as they were released; of several
+    claiming one id only the last keeps it (nbgrader's own choice); every other cell loses
+    its nbgrader metadata. ``RestoreMissingCells`` then puts back grade cells that are gone,
+    and ``OverwriteCells`` the sources of read-only ones.
     """
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        known = read_source_notebook(resources["nbgrader"],
-                                     lambda notebook: {cell.name for cell in notebook.source_cells})
-        if known is None:
+        cells = source_cells(resources["nbgrader"])
+        if cells is None:
             return nb, resources
-        for cell in nb.cells:
-            meta = cell.metadata.get("nbgrader")
-            if meta is not None and (not isinstance(meta, dict) or meta.get("grade_id") not in known):
-                del cell.metadata["nbgrader"]
+        claims = [_claimed_id(cell, cells) for cell in nb.cells]
+        last = {name: k for k, name in enumerate(claims) if name is not None}
+        for k, name in enumerate(claims):
+            cell = nb.cells[k]
+            if not isinstance(cell.get("metadata"), dict):
+                cell["metadata"] = NotebookNode()
+            if name is None or last[name] != k:
+                cell.metadata.pop("nbgrader", None)
+                continue
+            source = cells[name]
+            metadata = {**cell.metadata, "nbgrader": dict(source.nbgrader)}
+            if cell.cell_type == source.cell_type:
+                cell.metadata = from_dict(metadata)
+            else:
+                nb.cells[k] = _new_cell(source.cell_type, cell.source, metadata)
         return nb, resources
 
 
@@ -239,43 +271,74 @@ class RestoreMissingCells(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         info = resources["nbgrader"]
-        entry = read_source_notebook(info, lambda notebook: (
-            {cell.name: (cell.cell_type, cell.source, cell.locked, cell.checksum) for cell in notebook.source_cells},
-            {cell.name: float(cell.max_score) for cell in notebook.grade_cells},
-            {cell.name for cell in notebook.solution_cells},
-        ))
-        if entry is None:
+        cells = source_cells(info)
+        if cells is None:
             return nb, resources
-        sources, maximum, solutions = entry
-        order = _source_order(info, sources)
+        order = _source_order(info, cells)
         for position, name in enumerate(order):
             present = {cell.metadata.get("nbgrader", {}).get("grade_id"): k for k, cell in enumerate(nb.cells)}
-            if name not in maximum or name in present:
+            source = cells[name]
+            if not source.nbgrader["grade"] or name in present:
                 continue
             before = [present[earlier] for earlier in order[:position] if earlier in present]
-            cell_type, source, locked, checksum = sources[name]
-            meta = {"grade": True, "grade_id": name, "locked": locked, "points": maximum[name],
-                    "schema_version": 3, "solution": name in solutions, "task": False, "checksum": checksum}
-            cell = {"cell_type": cell_type, "metadata": {"nbgrader": meta}, "source": source}
-            if cell_type == "code":
-                cell.update(outputs=[], execution_count=None)
             self.log.warning("Grade cell %s was missing; restored", name)
-            nb.cells.insert(before[-1] + 1 if before else 0, from_dict(cell))
+            nb.cells.insert(before[-1] + 1 if before else 0,
+                            _new_cell(source.cell_type, source.source, {"nbgrader": dict(source.nbgrader)}))
         return nb, resources
 
 
-def read_source_notebook(info: dict, read):
-    """``read(notebook)`` on this notebook's entry in the gradebook, called while the gradebook is
-    open (its cells load lazily), or None when the gradebook has no such notebook.
+@dataclass(frozen=True)
+class SourceCell:
+    """A cell of the source notebook as the gradebook keeps it."""
 
+    cell_type: str
+    source: str
+    nbgrader: dict  # the nbgrader metadata the cell was released with
+
+
+def source_cells(info: dict) -> dict[str, SourceCell] | None:
+    """Every cell of this notebook's source by id, from the gradebook; None when it has no such notebook.
+
+    The metadata is rebuilt from what ``nbgrader generate_assignment`` recorded (grade, solution,
+    task and read-only cells, points and checksums), never from a submitted notebook.
     ``info`` is nbgrader's ``resources["nbgrader"]`` (``db_url``, ``assignment``, ``notebook``).
     """
+    def read(notebook) -> dict[str, SourceCell]:
+        grades = {cell.name: float(cell.max_score) for cell in notebook.grade_cells}
+        tasks = {cell.name: float(cell.max_score) for cell in notebook.task_cells}
+        solutions = {cell.name for cell in notebook.solution_cells}
+        cells = {}
+        for cell in notebook.source_cells:
+            meta = {"grade": cell.name in grades, "grade_id": cell.name, "locked": bool(cell.locked),
+                    "schema_version": SCHEMA_VERSION, "solution": cell.name in solutions,
+                    "task": cell.name in tasks, "cell_type": cell.cell_type}
+            if cell.name in grades or cell.name in tasks:
+                meta["points"] = grades.get(cell.name, tasks.get(cell.name))
+            if cell.checksum:
+                meta["checksum"] = cell.checksum
+            cells[cell.name] = SourceCell(cell.cell_type, cell.source, meta)
+        return cells
+
     with Gradebook(info["db_url"]) as gradebook:
         try:
             notebook = gradebook.find_notebook(info["notebook"], info["assignment"])
         except MissingEntry:
             return None
-        return read(notebook)
+        return read(notebook)  # while the gradebook is open: its cells load lazily
+
+
+def _claimed_id(cell: NotebookNode, known: dict[str, SourceCell]) -> str | None:
+    """The source cell id a submitted cell's nbgrader metadata names, if it names one at all."""
+    metadata = cell.get("metadata")
+    meta = metadata.get("nbgrader") if isinstance(metadata, dict) else None
+    name = meta.get("grade_id") if isinstance(meta, dict) else None
+    return name if isinstance(name, str) and name in known else None
+
+
+def _new_cell(cell_type: str, source: str, metadata: dict) -> NotebookNode:
+    """A fresh, valid cell of ``cell_type``: no outputs or attachments left from another type."""
+    make = {"code": v4.new_code_cell, "markdown": v4.new_markdown_cell, "raw": v4.new_raw_cell}[cell_type]
+    return make(source=source, metadata=from_dict(metadata))
 
 
 def _source_order(info: dict, sources: dict) -> list[str]:
