@@ -22,8 +22,8 @@ notebook kernels all start here. ``autograder.sandbox`` writes CONFIG (JSON); th
    program needs (system libraries, the interpreter, allowlisted packages, the
    student's staged package), a size-capped private ``/tmp``, a few devices, and,
    when asked, a size-capped tmpfs ``work`` folder filled with a copy of a host
-   folder; no ``/proc`` (its ``mountinfo`` would name every bind's host path) unless
-   the program needs one; ``pivot_root`` into it and detach the old root, so nothing
+   folder; no ``/proc`` (its ``mountinfo`` would name every bind's host path);
+   ``pivot_root`` into it and detach the old root, so nothing
    else of the host (the repository, the solved ``cs_conv``, the grader, gradebooks)
    exists in there, and nothing on the host disk is writable;
 6. set resource limits;
@@ -50,7 +50,7 @@ import time
 
 CLONE_NEWNS, CLONE_NEWUTS, CLONE_NEWIPC = 0x00020000, 0x04000000, 0x08000000
 CLONE_NEWPID, CLONE_NEWNET = 0x20000000, 0x40000000
-MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_RDONLY, MS_NOSUID, MS_NODEV = 1, 2, 4
 MS_REMOUNT, MS_BIND, MS_REC, MS_PRIVATE = 32, 4096, 16384, 1 << 18
 MNT_DETACH = 2
 PR_SET_PDEATHSIG, PR_SET_NO_NEW_PRIVS = 1, 38
@@ -265,9 +265,6 @@ def build_root(config):
         mount("/dev/" + device, root + "/dev/" + device, None, MS_BIND)
     if config.get("work"):
         fill_work(root, config["work"])
-    if config.get("proc"):
-        os.makedirs(root + "/proc", mode=0o555, exist_ok=True)
-        mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
     old = root + "/.old-root"
     os.makedirs(old)
     machine = os.uname().machine

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
+from autograder import bwrap
 from autograder.limits import Limits
 
 LAUNCHER = Path(__file__).with_name("launcher.py")
@@ -84,16 +85,19 @@ class Protections:
     cgroup_reason: str = ""
     exposed: tuple[str, ...] = ()  # without namespaces: grader files the sandbox user can read
     insecure: bool = False  # the instructor asked to grade without isolation
+    backend: str = "launcher"  # who builds the namespaces: the launcher (root) or bubblewrap (not root)
 
     def summary(self, limits: Limits) -> list[str]:
         lines = []
         if self.namespaces:
             lines += [
                 "filesystem: a fresh root with only the staged submission, the interpreter, system "
-                "libraries and numpy, read-only; no /proc; size-capped tmpfs scratch (mount namespace)",
+                "libraries and numpy, read-only; no /proc; size-capped tmpfs scratch (mount namespace"
+                + (", built by bubblewrap in a user namespace)" if self.backend == "bwrap" else ")"),
                 "network: none (network namespace)",
                 "processes: own PID namespace, all killed with the sandbox",
-                "shared memory: SysV IPC off, no /dev/shm (IPC namespace)",
+                "shared memory: " + ("own IPC namespace, its SysV objects gone with the sandbox, no /dev/shm"
+                                     if self.backend == "bwrap" else "SysV IPC off, no /dev/shm (IPC namespace)"),
             ]
         else:
             lines += [
@@ -203,15 +207,20 @@ class Sandbox:
     """Turns a program and its folders into a launcher command with every protection that works here."""
 
     def __init__(self, limits: Limits, identity: Identity | None, namespaces: bool | None = None,
-                 insecure: bool = False):
+                 insecure: bool = False, backend: str | None = None):
+        """``namespaces`` None uses them where they work; ``backend`` "bwrap" builds them with bubblewrap
+        even as root (the path a grader that is not root takes; ``identity`` must then be None)."""
         self.limits = limits
         self.identity = identity
         found = probe(identity.uid if identity else None, identity.gid if identity else None)
+        if backend == "bwrap":
+            works, why = bwrap.works()
+            found = Probe(works, why, False, "bubblewrap gives no cgroup", "bwrap")
         ok, reason = (found.namespaces, found.reason) if namespaces is None else (
             namespaces and found.namespaces, found.reason if namespaces else "turned off")
         exposed = () if ok else tuple(str(p) for p in GRADER_FILES if readable_by_others(p))
         self.protections = Protections(ok, identity.name if identity else None, reason, found.cgroup,
-                                       found.cgroup_reason, exposed, insecure)
+                                       found.cgroup_reason, exposed, insecure, found.backend)
         self.unusable = None if ok else self._refusal(insecure)
 
     def _refusal(self, insecure: bool) -> str | None:
@@ -249,14 +258,13 @@ class Sandbox:
 
     def command(self, argv: list[str], fds: list[tuple[int, int]], scratch: Path, binds: list[Bind],
                 memory_bytes: int, cpu_seconds: float, *, env: dict[str, str] | None = None,
-                work: tuple[Path, str, int] | None = None, cwd: str | None = None, log: Path | None = None,
-                proc: bool = False) -> list[str]:
+                work: tuple[Path, str, int] | None = None, cwd: str | None = None,
+                log: Path | None = None) -> list[str]:
         """The launcher command running ``argv`` sandboxed; ``scratch`` is a private empty folder.
 
         ``work`` is ``(host folder, path inside, bytes)``: a size-capped tmpfs at that path holding
-        a copy of the folder, owned by the sandbox user. ``log`` takes the program's stdout and
-        stderr (the grader then passes no pipes); ``proc`` mounts a ``/proc`` for programs that
-        cannot start without one (a notebook kernel), at the cost of its ``mountinfo``.
+        a copy of the folder, owned by the sandbox user (bubblewrap binds the folder itself). ``log``
+        takes the program's stdout and stderr (the grader then passes no pipes).
         """
         root = scratch / "root"
         root.mkdir(parents=True, exist_ok=True)
@@ -269,11 +277,23 @@ class Sandbox:
             "NOFILE": self.limits.open_files,
         }
         if self.identity is None:
-            # Without a uid of its own NPROC would count every process of the grader's own user.
-            del rlimits["NPROC"]
+            # Without a uid of its own NPROC counts every task of the grader's own user: allow
+            # what that user runs now plus the sandbox's share (root ignores NPROC altogether).
+            if os.path.exists("/proc/self/status"):
+                rlimits["NPROC"] = tasks_of(os.getuid()) + self.limits.processes
+            else:
+                del rlimits["NPROC"]
         uid, gid = (self.identity.uid, self.identity.gid) if self.identity else (None, None)
+        env = SANDBOX_ENV if env is None else env
+        by_bwrap = self.isolated and self.protections.backend == "bwrap"
+        if by_bwrap:
+            if work is not None:
+                binds = [*binds, Bind(str(work[0]), work[1], "rw")]
+            argv = bwrap.command([(b.host, b.inside, b.mode) for b in binds], self.hidden(), self.limits.tmp_bytes,
+                                 env, cwd, argv)
+            env, cwd, work = {}, None, None
         config: dict[str, object] = {
-            "namespaces": self.isolated,
+            "namespaces": self.isolated and not by_bwrap,
             "root": str(root),
             "binds": [[b.host, b.inside, b.mode] for b in binds],
             "hide": self.hidden(),
@@ -283,12 +303,11 @@ class Sandbox:
             "gid": gid,
             "fds": fds,
             "argv": argv,
-            "env": SANDBOX_ENV if env is None else env,
-            "proc": proc,
+            "env": env,
             "cwd": cwd,
             "log": str(log) if log else None,
         }
-        if work is not None and self.isolated:  # without a mount namespace it works in the host folder itself
+        if work is not None and self.isolated:  # without namespaces it works in the host folder itself
             host, inside, size = work
             config["work"] = {"host": str(host), "inside": inside, "bytes": size, "uid": uid, "gid": gid}
         if self.protections.cgroup:
@@ -328,6 +347,19 @@ def _libc_mount(folder: Path, size: int) -> bool:
                          f"size={size},nr_inodes=4096,mode=0755".encode()) == 0
 
 
+def tasks_of(uid: int) -> int:
+    """How many processes and threads ``uid`` runs now (what ``RLIMIT_NPROC`` counts)."""
+    count = 0
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            fields = dict(line.split(":\t", 1) for line in status.read_text().splitlines() if ":\t" in line)
+        except OSError:
+            continue
+        if fields.get("Uid", "").split()[:1] == [str(uid)]:
+            count += int(fields.get("Threads", "1"))
+    return count
+
+
 def readable_by_others(path: Path) -> bool:
     """Whether a user with no relation to the file's owner could read ``path`` (and reach it)."""
     try:
@@ -361,6 +393,7 @@ class Probe:
     reason: str  # why not, when not
     cgroup: bool
     cgroup_reason: str
+    backend: str = "launcher"
 
 
 @lru_cache(maxsize=4)
@@ -369,7 +402,9 @@ def probe(uid: int | None, gid: int | None) -> Probe:
     if sys.platform != "linux":
         return Probe(False, f"namespaces need Linux, this is {sys.platform}", False, "not Linux")
     if os.geteuid() != 0:
-        return Probe(False, "namespaces need the grader to run as root", False, "the grader is not root")
+        works, why = bwrap.works()
+        reason = "" if works else f"namespaces need the grader to run as root or bubblewrap ({why})"
+        return Probe(works, reason, False, "the grader is not root", "bwrap")
     namespaces, reason = _try_launcher(uid, gid, namespaces=True, cgroup=False)
     cgroup, cgroup_reason = _try_launcher(uid, gid, namespaces=False, cgroup=True)
     return Probe(namespaces, reason, cgroup, cgroup_reason)

@@ -6,6 +6,7 @@ change, and that nothing of the kernel's is left on the machine afterwards.
 """
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -54,15 +55,29 @@ def processes_of(uid: int) -> list[int]:
     return found
 
 
-def own_sandbox_cgroups() -> list[str]:
+def descends_from_us(pid: int) -> bool:
+    while pid > 1:
+        if pid == os.getpid():
+            return True
+        try:
+            pid = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1])
+        except (OSError, ValueError, IndexError):
+            return False
+    return False
+
+
+def our_sandbox_cgroups() -> list[str]:
+    """Sandbox cgroups (named ``cs-conv-sandbox-<supervisor pid>-...``) that this test process started
+    and that are still there (other processes on the machine may be grading meanwhile)."""
     left = []
     for line in Path("/proc/self/cgroup").read_text().splitlines():
         _, controllers, path = line.split(":", 2)
-        for controller in controllers.split(","):
+        for controller in set(controllers.split(",")) & {"memory", "pids"}:
             folder = Path("/sys/fs/cgroup") / controller / path.lstrip("/")
-            if controller in ("memory", "pids") and folder.is_dir():
-                left += [p.name for p in folder.iterdir() if p.name.startswith("cs-conv-sandbox")
-                         and p.is_dir() and (p / "cgroup.procs").read_text().strip()]
+            for entry in folder.glob("cs-conv-sandbox-*"):
+                supervisor = entry.name.split("-")[3]
+                if supervisor.isdigit() and descends_from_us(int(supervisor)):
+                    left.append(entry.name)
     return left
 
 
@@ -84,7 +99,7 @@ print(json.dumps(seen))
     assert seen["mine"] == "student file" and seen["pid"] == 1
     assert seen["uid"] == claim_uid() and seen["uid"] in SANDBOX_UIDS  # this process's own, not nobody
     assert not seen["repository"] and not seen["grader"] and not seen["network"] and not seen["mountinfo"]
-    assert processes_of(seen["uid"]) == [] and own_sandbox_cgroups() == []
+    assert processes_of(seen["uid"]) == [] and our_sandbox_cgroups() == []
 
 
 def test_grading_processes_never_share_a_kernel_uid():
@@ -151,7 +166,7 @@ print('forked')
     outputs = execute(tmp_path, bomb, hog, "print('still alive')")
     stopped = int(outputs[0].split()[2])
     assert stopped < jail.KERNEL_LIMITS.processes  # the cgroup's task limit, not the machine's
-    assert processes_of(claim_uid()) == [] and own_sandbox_cgroups() == []
+    assert processes_of(claim_uid()) == [] and our_sandbox_cgroups() == []
 
 
 def test_cells_past_the_notebook_budget_do_not_run(tmp_path):
