@@ -9,7 +9,16 @@ EXTENSION := cs_conv/im2col_cython$(shell $(PYTHON) -c "import sysconfig; print(
 
 .PHONY: test bench demo build lint clean notebooks release grade gradescope
 
+# Debian packages the kit uses: bubblewrap isolates student code when the grader is not root.
+# Installed when make runs as root with apt-get (CI, a fresh machine); otherwise the grader says
+# what is missing and refuses to run student code unisolated unless told CS_CONV_INSECURE=1.
+SYSTEM_PACKAGES := bubblewrap
+
 $(INSTALLED): pyproject.toml setup.py
+	@if ! command -v bwrap >/dev/null && [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null 2>&1 || \
+		{ apt-get update >/dev/null && apt-get install -y --no-install-recommends $(SYSTEM_PACKAGES) >/dev/null; }; \
+	fi
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[dev]'
