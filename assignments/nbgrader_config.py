@@ -29,6 +29,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from course_tools.kernel import SandboxedExecute  # noqa: E402
+from course_tools.sanitise import SanitiseStudentContent  # noqa: E402
 from course_tools.verdicts import (  # noqa: E402
     ApplyVerdicts,
     LimitOutputBytes,
@@ -84,7 +85,10 @@ c.Autograde.sanitize_preprocessors = [
 # - RunAutograder grades the submission's files before any of its kernels runs;
 # - SandboxedExecute runs the notebook in a jailed kernel, in a scratch copy of the folder;
 # - ApplyVerdicts, after the output limits and before SaveAutoGrades reads the scores, replaces
-#   every grade cell's outputs by the autograder's verdict and points.
+#   every grade cell's outputs by the autograder's verdict and points;
+# - SanitiseStudentContent makes the autograded notebook's HTML inert (formgrader renders it in
+#   the instructor's Jupyter origin), after SaveAutoGrades, which compares markdown answers
+#   with their release checksums and would take a rewritten unanswered cell for an answer.
 c.Autograde.autograde_preprocessors = [
     RunAutograder,
     SandboxedExecute,
@@ -94,9 +98,15 @@ c.Autograde.autograde_preprocessors = [
     LimitOutputBytes,
     ApplyVerdicts,
     SaveAutoGrades,
+    SanitiseStudentContent,
     AssignLatePenalties,
     CheckCellMetadata,
 ]
+
+# Every HTML page made with this configuration (generate_feedback, formgrader started from this
+# folder) sanitises again while rendering: a notebook autograded before the sanitiser existed, or
+# edited since, is made inert too.
+c.HTMLExporter.preprocessors = [SanitiseStudentContent]
 
 # Environment switches: CS_CONV_NO_SANDBOX=1 runs kernels without the jail (debugging only).
 if os.environ.get("CS_CONV_NO_SANDBOX") == "1":
