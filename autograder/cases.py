@@ -1,22 +1,43 @@
 """What a check is: named cases, each worth points, each a small function of a ``Context``.
 
-A case draws its inputs from its own seeded generator (the seed is fixed by the
-case's name, so re-grading feeds the same inputs), calls the student's function
-through the context, and raises ``judge.Fail`` or lets ``StudentFailure``
-propagate; returning normally is a pass. Expected values are computed here, in
-the trusted parent, and never sent anywhere.
+A case draws its inputs from its own generator, seeded from the grading run's secret
+seed and the case's title, calls the student's function through the context, and
+raises ``judge.Fail`` or lets ``StudentFailure`` propagate; returning normally is a
+pass. Expected values are computed here, in the trusted parent, and never sent anywhere.
+
+The run seed is drawn with ``secrets`` when a run starts (``grade-all`` shares one
+among its submissions, so their grades are comparable) and is never shown to
+students: a seed they could see or guess would let a submission recognise its inputs
+and answer from a table computed offline. The instructor's log keeps it, and
+``--seed`` feeds the same inputs again. Each case's seed is a keyed hash of its title
+under the run seed, so knowing one case's inputs tells nothing about another's.
 """
 
 from __future__ import annotations
 
-import zlib
+import hashlib
+import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from autograder.student import Answer, Student
+from autograder.student import Answer, Deadline, Student
+
+SEED_BITS = 64
+
+
+def new_run_seed() -> int:
+    """A fresh secret seed for one grading run."""
+    return secrets.randbits(SEED_BITS)
+
+
+def case_seed(run_seed: int, title: str) -> int:
+    """The seed of the case called ``title`` in the run seeded ``run_seed`` (a keyed BLAKE2b of the title)."""
+    key = run_seed.to_bytes(SEED_BITS // 8, "little")
+    return int.from_bytes(hashlib.blake2b(title.encode(), key=key, digest_size=16).digest(), "little")
 
 
 @dataclass(frozen=True)
@@ -25,15 +46,10 @@ class Case:
     name: str  # the case: the test name after the colon
     points: float
     run: Callable[[Context], None]
-    random: bool = True  # whether the inputs come from the seed (then the report records it)
 
     @property
     def title(self) -> str:
         return f"{self.function}: {self.name}"
-
-    @property
-    def seed(self) -> int:
-        return zlib.crc32(self.title.encode()) % 100_000
 
 
 @dataclass(frozen=True)
@@ -50,25 +66,65 @@ class Check:
         return sum(case.points for case in self.cases)
 
 
-class Context:
-    """What a running case may do: draw inputs, call the student's code, time a call."""
+@dataclass(frozen=True)
+class Budget:
+    """One submission's wall-clock budget: when it ends, and its length for the report."""
 
-    def __init__(self, student: Student, module: str, case: Case, timeout: float):
+    ends: float  # on time.monotonic()'s clock
+    seconds: float
+
+    @property
+    def used_up(self) -> str:
+        return f"the submission's time budget ({self.seconds:g} s) was used up"
+
+    def left(self) -> float:
+        return self.ends - time.monotonic()
+
+    def deadline(self, allowed: float, limit: float) -> Deadline:
+        """A request's deadline: ``allowed`` seconds from now (of a ``limit``), or the budget's end if sooner."""
+        at = time.monotonic() + allowed
+        if self.ends < at:
+            return Deadline(self.ends, self.used_up)
+        return Deadline(at, f"limit {limit:g} s")
+
+
+class Context:
+    """What a running case may do: draw inputs, call the student's code, time a call.
+
+    A case may take ``limit`` seconds of the student's time over all its requests
+    (the grader's own work in between, such as references and yardsticks, is not
+    counted), and no request outlives the submission's budget.
+    """
+
+    def __init__(self, student: Student, module: str, case: Case, run_seed: int, limit: float, budget: Budget):
         self.student = student
         self.module = module
         self.case = case
-        self.timeout = timeout
-        self.rng = np.random.default_rng(case.seed)
+        self.limit = limit
+        self.budget = budget
+        self.spent = 0.0
+        self.rng = np.random.default_rng(case_seed(run_seed, case.title))
+
+    def _deadline(self) -> Deadline:
+        return self.budget.deadline(self.limit - self.spent, self.limit)
 
     def call(self, name: str, *args: Any, select: list[tuple[int | str, ...]] | None = None,
              keep: str | None = None, names: dict[str, np.ndarray] | None = None,
              kwargs: dict[str, Any] | None = None, on: str | None = None, module: str | None = None,
              echo: bool = True) -> Answer:
-        return self.student.call(module or self.module, name, list(args), kwargs=kwargs, keep=keep,
-                                 select=select, names=names, timeout=self.timeout, on=on, echo=echo)
+        started = time.monotonic()
+        try:
+            return self.student.call(module or self.module, name, list(args), kwargs=kwargs, keep=keep,
+                                     select=select, names=names, deadline=self._deadline(), on=on, echo=echo)
+        finally:
+            self.spent += time.monotonic() - started
 
     def setitem(self, ref: str, attr: str, key: str, value: Any) -> None:
-        self.student.setitem(ref, attr, key, value, self.timeout)
+        started = time.monotonic()
+        try:
+            self.student.setitem(ref, attr, key, value, self._deadline())
+        finally:
+            self.spent += time.monotonic() - started
 
 
 # ---------------------------------------------------------------- inputs

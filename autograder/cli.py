@@ -3,33 +3,52 @@
 ``grade`` exits 0 whenever grading itself worked, whatever the score; 1 when the
 grader failed (the report says why); 2 for bad arguments. See ``autograder.report``
 for the JSON it writes. ``serve`` is grade-all's worker: it reads one JSON request
-per line on stdin (``{"path": ..., "out": ...}``), writes that submission's JSON
+per line on stdin (``{"path": ..., "out": ..., "seed": ...}``), writes that submission's JSON
 report to ``out`` and answers one line on stdout (``{"ok": true}``, or
 ``{"error": ...}`` when the grader itself failed).
+
+Each run draws a secret seed for every case's inputs (``grade-all`` one for all its
+submissions) and writes it to stderr only, never into a report; ``--seed`` repeats a run.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
 
 from autograder import catalog
 from autograder.build import default_cache_dir
+from autograder.cases import SEED_BITS, new_run_seed
 from autograder.grade import Settings, grade
 from autograder.limits import Limits, parse_size
 from autograder.report import FORMATS, render
 from autograder.sandbox import SANDBOX_UIDS, Sandbox, default_identity
 
 
+def _seed(text: str) -> int:
+    seed = int(text)
+    if not 0 <= seed < 1 << SEED_BITS:
+        raise argparse.ArgumentTypeError(f"a seed is a whole number from 0 to 2**{SEED_BITS} - 1")
+    return seed
+
+
+def _seed_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--seed", type=_seed, metavar="N",
+                        help="the run's seed for every case's inputs, to repeat a run (default: a fresh secret "
+                             "one, written to stderr)")
+
+
 def _limit_options(parser: argparse.ArgumentParser) -> None:
     defaults = Limits()
     group = parser.add_argument_group("limits")
     group.add_argument("--case-timeout", type=float, default=defaults.case_seconds, metavar="S",
-                       help="wall clock per case, seconds (default %(default)s)")
+                       help="the student's time per case, over all its calls, seconds (default %(default)s)")
     group.add_argument("--submission-timeout", type=float, default=defaults.submission_seconds, metavar="S",
-                       help="wall clock per submission, build included (default %(default)s)")
+                       help="wall clock for a full grade of one submission, build included; --only gets a "
+                            "share of it (default %(default)s)")
     group.add_argument("--build-timeout", type=float, default=defaults.build_seconds, metavar="S",
                        help="wall clock for compiling im2col_cython.pyx (default %(default)s)")
     group.add_argument("--memory", type=parse_size, default=defaults.memory_bytes, metavar="SIZE",
@@ -78,6 +97,7 @@ def parser() -> argparse.ArgumentParser:
     one.add_argument("path", type=Path)
     one.add_argument("--format", choices=FORMATS, default="text")
     one.add_argument("--out", type=Path, help="write the report here instead of to stdout")
+    _seed_option(one)
     one.add_argument("--uid", type=int, help="user id sandboxes run as when grading as root (default: a free "
                      f"one of {SANDBOX_UIDS.start}-{SANDBOX_UIDS.stop - 1}, held for the run)")
     _limit_options(one)
@@ -87,6 +107,7 @@ def parser() -> argparse.ArgumentParser:
     many.add_argument("--workers", type=int, default=1, metavar="N")
     many.add_argument("--csv", type=Path, required=True, metavar="FILE")
     many.add_argument("--json-dir", type=Path, metavar="DIR", help="also keep each student's JSON report here")
+    _seed_option(many)
     _limit_options(many)
 
     worker = commands.add_parser("serve", help="grade-all's worker: grade submissions named on stdin")
@@ -101,7 +122,8 @@ def serve(args: argparse.Namespace) -> int:
     for line in sys.stdin:
         try:
             request = json.loads(line)
-            report = grade(Path(request["path"]), settings, sandbox=sandbox)
+            report = grade(Path(request["path"]), dataclasses.replace(settings, seed=request["seed"]),
+                           sandbox=sandbox)
             Path(request["out"]).write_text(render(report, "json"))
             answer: dict[str, object] = {"ok": True}
         except Exception as error:  # a grader fault on one submission must not end the worker
@@ -109,6 +131,10 @@ def serve(args: argparse.Namespace) -> int:
         sys.stdout.write(json.dumps(answer) + "\n")
         sys.stdout.flush()
     return 0
+
+
+def _seed_line(seed: int) -> str:
+    return f"run seed {seed} (repeat these inputs with --seed {seed})"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -121,11 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return serve(args)
+    seed = new_run_seed() if args.seed is None else args.seed
     if args.command == "grade":
         if not args.path.is_dir():
             print(f"error: {args.path} is not a folder", file=sys.stderr)
             return 2
-        report = grade(args.path, _settings(args))
+        print(_seed_line(seed), file=sys.stderr)
+        report = grade(args.path, dataclasses.replace(_settings(args), seed=seed))
         text = render(report, args.format)
         if args.out:
             args.out.write_text(text)
@@ -145,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
 
     limits = _settings(args).limits
     timeout = limits.submission_seconds + limits.build_seconds + 60
-    outcomes = grade_all(args.dir, args.workers, args.csv, _forwarded(args), timeout, args.json_dir)
+    outcomes = grade_all(args.dir, args.workers, args.csv, _forwarded(args), timeout, args.json_dir, seed)
     failed = [o.student for o in outcomes if o.error]
     print(f"graded {len(outcomes) - len(failed)} of {len(outcomes)} submissions; CSV in {args.csv}"
-          + (f"; could not grade: {', '.join(failed)}" if failed else ""), file=sys.stderr)
+          + (f"; could not grade: {', '.join(failed)}" if failed else "")
+          + f"; {_seed_line(seed)}", file=sys.stderr)
     return 0

@@ -3,10 +3,17 @@
 Every step is listed in ``PIPELINE``, in order; each reads and extends one ``Grading``.
 A student's mistakes end up as failed cases with reasons; only the grader's own
 faults (a sandbox that cannot be set up, a bug here) end up in ``Report.error``.
+
+A submission has one wall-clock budget (``budget_seconds``), build included, so a
+submission that loops in every function still finishes in a few minutes: checks it
+leaves no time for are reported as not run. A function that times out once has its
+remaining cases reported as not run too, so a runaway function costs one time-out
+and the others keep their points.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import tempfile
@@ -17,7 +24,7 @@ from pathlib import Path
 
 from autograder import catalog
 from autograder.build import BuildResult, build_extension, default_cache_dir
-from autograder.cases import Case, Check, Context
+from autograder.cases import Budget, Case, Check, Context, new_run_seed
 from autograder.child import SandboxFailure
 from autograder.judge import Fail, could_not_judge
 from autograder.limits import Limits
@@ -40,6 +47,7 @@ class Settings:
     uid: int | None = None  # user the sandboxes run as when the grader is root; None: a free one
     namespaces: bool | None = None  # None: use them where they work
     work_dir: Path | None = None  # where private temporary folders go
+    seed: int = field(default_factory=new_run_seed)  # the run's secret seed: never in a report
 
 
 @dataclass
@@ -50,7 +58,7 @@ class Grading:
     sandbox: Sandbox
     scratch: Path
     report: Report
-    deadline: float
+    budget: Budget
     staged: Staged | None = None
     broken: dict[str, str] = field(default_factory=dict)  # module -> why none of its checks can run
     build: BuildResult | None = None
@@ -79,7 +87,9 @@ def build_step(g: Grading) -> None:
         return
     build_scratch = g.scratch / "build-scratch"
     build_scratch.mkdir(mode=0o755)
-    result = build_extension(g.staged.cython, g.settings.cache_dir, g.sandbox, g.settings.limits, build_scratch)
+    limits = g.settings.limits
+    within_budget = dataclasses.replace(limits, build_seconds=max(0.0, min(limits.build_seconds, g.budget.left())))
+    result = build_extension(g.staged.cython, g.settings.cache_dir, g.sandbox, within_budget, build_scratch)
     g.build = result
     g.diagnostics.append(f"build: {'cache hit' if result.cached else 'compiled'} in {result.seconds:.1f} s")
     if result.ok and result.library is not None:
@@ -101,6 +111,8 @@ def run_step(g: Grading) -> None:
                 _fail_all(g, check, g.staged.problem)
             elif check.module in g.broken:
                 _fail_all(g, check, g.broken[check.module])
+            elif g.budget.left() <= 0:
+                _fail_all(g, check, _not_run(g))
             else:
                 _run_check(g, check, student)
     finally:
@@ -112,6 +124,18 @@ PIPELINE: list[tuple[str, Callable[[Grading], None]]] = [
     ("build", build_step),  # before run: the extension must be in the staged package when it is imported
     ("run", run_step),
 ]
+
+
+def budget_seconds(limits: Limits, checks: tuple[Check, ...]) -> float:
+    """The wall-clock budget for grading ``checks``: ``limits.submission_seconds`` for them all.
+
+    A selection keeps the setup part whole (the sandbox's start and the build do not
+    shrink with it) and gets its share of the rest by number of cases; whole seconds,
+    so the reports read the same on every run.
+    """
+    setup = min(limits.setup_seconds, limits.submission_seconds)
+    share = sum(len(c.cases) for c in checks) / sum(len(c.cases) for c in catalog.CATALOG)
+    return float(round(setup + (limits.submission_seconds - setup) * share))
 
 
 def grade(submission: Path, settings: Settings | None = None, sandbox: Sandbox | None = None) -> Report:
@@ -129,8 +153,8 @@ def grade(submission: Path, settings: Settings | None = None, sandbox: Sandbox |
         return report
     scratch = Path(tempfile.mkdtemp(prefix="csg-", dir=settings.work_dir))
     os.chmod(scratch, 0o755)  # the sandbox user reads the staged copy through it when not namespaced
-    g = Grading(submission, settings, checks, sandbox, scratch, report,
-                deadline=time.monotonic() + settings.limits.submission_seconds)
+    seconds = budget_seconds(settings.limits, checks)
+    g = Grading(submission, settings, checks, sandbox, scratch, report, Budget(time.monotonic() + seconds, seconds))
     try:
         for _, step in PIPELINE:
             step(g)
@@ -148,9 +172,13 @@ def _fail_all(g: Grading, check: Check, reason: str) -> None:
         _record(g, check, case, reason)
 
 
+def _not_run(g: Grading) -> str:
+    return f"not run: {g.budget.used_up}"
+
+
 def _record(g: Grading, check: Check, case: Case, message: str) -> None:
     g.report.results.append(CaseResult(check.function, case.name, check.task, 0.0 if message else case.points,
-                                       case.points, message, case.seed if case.random else None))
+                                       case.points, message))
 
 
 def _run_check(g: Grading, check: Check, student: Student) -> None:
@@ -158,8 +186,11 @@ def _run_check(g: Grading, check: Check, student: Student) -> None:
     student.start_check()
     try:
         try:
-            student.import_module(check.module, min(limits.import_seconds, _left(g)))
+            student.import_module(check.module, g.budget.deadline(limits.import_seconds, limits.import_seconds))
         except StudentFailure as failure:
+            if g.budget.left() <= 0:  # cut short by the budget: not the module's fault
+                _fail_all(g, check, _not_run(g))
+                return
             reason = failure.message
             if "im2col_cython" in reason and EXTENSION_MODULE in g.broken:
                 reason += f"; {g.broken[EXTENSION_MODULE]}"
@@ -168,17 +199,15 @@ def _run_check(g: Grading, check: Check, student: Student) -> None:
             return
         timeouts = 0
         for case in check.cases:
-            left = _left(g)
-            if left <= 0:
-                _record(g, check, case, f"not run: the submission's time limit ({limits.submission_seconds:g} s) "
-                        "was reached")
+            if g.budget.left() <= 0:
+                _record(g, check, case, _not_run(g))
                 continue
             if timeouts >= limits.timeouts_per_function:
-                _record(g, check, case, f"not run: {check.function} timed out {timeouts} times already")
+                _record(g, check, case, f"not run: {check.function} timed out in an earlier case")
                 continue
             message = ""
             try:
-                case.run(Context(student, check.module, case, min(limits.case_seconds, left)))
+                case.run(Context(student, check.module, case, g.settings.seed, limits.case_seconds, g.budget))
             except Fail as fail:
                 message = str(fail)
             except StudentFailure as failure:
@@ -191,7 +220,3 @@ def _run_check(g: Grading, check: Check, student: Student) -> None:
             _record(g, check, case, message)
     finally:
         student.end_check()
-
-
-def _left(g: Grading) -> float:
-    return g.deadline - time.monotonic()

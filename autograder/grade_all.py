@@ -31,6 +31,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from autograder.cases import new_run_seed
 from autograder.submission import PACKAGE
 
 REPOSITORY = Path(__file__).resolve().parent.parent
@@ -62,8 +63,9 @@ def find_submissions(folder: Path) -> list[tuple[str, Path]]:
 class Worker:
     """One ``python -m autograder serve`` process."""
 
-    def __init__(self, options: list[str], scratch: Path):
+    def __init__(self, options: list[str], scratch: Path, seed: int):
         self.scratch = scratch
+        self.seed = seed  # sent with each request, never on a command line that other users can read
         self.errors = tempfile.TemporaryFile()
         self.process = subprocess.Popen([sys.executable, "-m", "autograder", "serve", *options], cwd=REPOSITORY,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
@@ -76,7 +78,8 @@ class Worker:
         self.count += 1
         out = self.scratch / f"{self.count}.json"
         try:
-            self.process.stdin.write(json.dumps({"path": str(path), "out": str(out)}).encode() + b"\n")
+            request = {"path": str(path), "out": str(out), "seed": self.seed}
+            self.process.stdin.write(json.dumps(request).encode() + b"\n")
             self.process.stdin.flush()
         except OSError:
             return Outcome(student, None, f"the grading process died: {self._errors()}"), False
@@ -138,7 +141,8 @@ def rows(outcome: Outcome) -> list[dict[str, Any]]:
 
 
 def grade_all(folder: Path, workers: int, csv_path: Path, options: list[str], timeout: float,
-              json_dir: Path | None = None) -> list[Outcome]:
+              json_dir: Path | None = None, seed: int | None = None) -> list[Outcome]:
+    seed = new_run_seed() if seed is None else seed
     submissions = find_submissions(folder)
     todo: queue.Queue[tuple[str, Path]] = queue.Queue()
     for item in submissions:
@@ -154,7 +158,7 @@ def grade_all(folder: Path, workers: int, csv_path: Path, options: list[str], ti
                 except queue.Empty:
                     return
                 if worker is None:
-                    worker = Worker(options, scratch)
+                    worker = Worker(options, scratch, seed)
                 outcome, usable = worker.grade(student, path, timeout)
                 if not usable:
                     worker.stop()

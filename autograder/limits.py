@@ -16,12 +16,18 @@ class Limits:
     Wall clocks are the real controls; ``RLIMIT_CPU`` is only a backstop.
     """
 
-    case_seconds: float = 20.0  # one case: every request it makes of the student's process
+    case_seconds: float = 20.0  # one case: the student's time over every request it makes
     import_seconds: float = 20.0  # importing the student's module in a fresh process
-    submission_seconds: float = 900.0  # everything for one submission, build included
+    # Everything for one full grade, build included: a submission that loops in every function
+    # finishes within it, the checks it leaves unrun reported as not run.
+    submission_seconds: float = 180.0
+    # The part of that budget a grade of any selection (``--only``) needs whole: sandbox start and
+    # build; a selection gets this plus its share of the rest, by number of cases.
+    setup_seconds: float = 60.0
     build_seconds: float = 180.0  # compiling im2col_cython.pyx
     memory_bytes: int = 2 * GiB  # address space of each student process
     build_memory_bytes: int = 4 * GiB
+    build_bytes: int = 256 * MiB  # the build's writable folder (sources, generated C, the library)
     processes: int = 16  # processes and threads of the sandbox user (honest code needs 2)
     file_bytes: int = 64 * MiB  # largest file the student's process may write (only /tmp is writable)
     tmp_bytes: int = 64 * MiB  # the sandbox's private /tmp
@@ -29,7 +35,7 @@ class Limits:
     output_keep_bytes: int = 16 * 1024  # student stdout/stderr kept for messages
     output_max_bytes: int = 8 * MiB  # more output than this and the process is stopped
     reply_bytes: int = 256 * MiB  # largest reply the parent accepts
-    timeouts_per_function: int = 2  # after this many time-outs the function's other cases are skipped
+    timeouts_per_function: int = 1  # after this many time-outs the function's other cases are not run
 
 
 def parse_size(text: str) -> int:

@@ -6,11 +6,11 @@
      "stdout_visibility": "hidden",
      "tests": [{"name": "conv_backward_naive: stride 2, pad 0", "number": "2.2",
                 "score": 0.0, "max_score": 1.0, "status": "failed",
-                "output": "dw relative error 3.1e-01, needs < 1e-7 (inputs from seed 4211)",
+                "output": "dw relative error 3.1e-01, needs < 1e-7",
                 "visibility": "visible"}, ...]}
 
 ``--format json`` is the same plus ``extra_data``, which Gradescope allows and ignores:
-each test gets ``{"function", "case", "task", "seed"}`` and the top level
+each test gets ``{"function", "case", "task"}`` and the top level
 ``{"submission", "max_score", "protections", "notes", "diagnostics", "grader_error"}``.
 A test's ``name`` is always ``"<student function>: <case>"`` and ``function`` is the
 part before the colon, so a notebook grader can map tests to its cells by function
@@ -18,7 +18,8 @@ part before the colon, so a notebook grader can map tests to its cells by functi
 across versions of the grader unless a case is added or removed.
 
 Everything but ``execution_time`` and ``diagnostics`` is identical when the same
-submission is graded twice.
+submission is graded twice with the same ``--seed``. No format names the seed: the
+command line writes it to stderr, for the instructor only (see ``autograder.cases``).
 
 Both ``text`` and ``results_json`` write out ``Report.one_lined()``, never the report
 itself, so no format carries a line the grader did not write.
@@ -43,10 +44,7 @@ def render(report: Report, fmt: str) -> str:
 
 
 def case_output(result: CaseResult) -> str:
-    seed = f"inputs from seed {result.seed}" if result.seed is not None else ""
-    if result.passed:
-        return f"passed ({seed})" if seed else "passed"
-    return f"{result.message} ({seed})" if seed else result.message
+    return "passed" if result.passed else result.message
 
 
 def _summary(report: Report) -> str:
@@ -71,8 +69,7 @@ def results_json(report: Report, extra: bool) -> dict[str, Any]:
             "visibility": "visible",
         }
         if extra:
-            test["extra_data"] = {"function": result.function, "case": result.case, "task": result.task,
-                                  "seed": result.seed}
+            test["extra_data"] = {"function": result.function, "case": result.case, "task": result.task}
         tests.append(test)
     document: dict[str, Any] = {
         "score": report.score,

@@ -36,7 +36,6 @@ class CaseResult:
     score: float
     max_score: float
     message: str  # "" when passed
-    seed: int | None  # the inputs' seed, for random cases
 
     @property
     def name(self) -> str:

@@ -81,7 +81,7 @@ def test_exiting_at_import(make_submission, grade_with, exit_call, reason):
 def test_infinite_loop(make_submission, grade_with):
     report, seconds = graded(grade_with, make_submission(in_relu_forward("while True:\n    pass")))
     assert_contained(report, seconds, "timed out (limit 2 s)")
-    assert any("timed out 2 times already" in m for m in messages(report, "relu_forward"))
+    assert any("timed out in an earlier case" in m for m in messages(report, "relu_forward"))
     assert seconds < 2 * LIMITS.case_seconds + 20
 
 

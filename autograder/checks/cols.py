@@ -67,7 +67,7 @@ def im2col_case(g: ColsGeometry) -> Case:
         answer = ctx.call("im2col_cython", x, *g.args(), names={"x": x})
         got = judge.array(answer.value, "cols", expected.shape, g.dtype)
         expect.finish([judge.close(got, expected, "cols", judge.EXACT)], answer.mutated)
-    return Case("im2col_cython", g.name, 1, run, random=not g.tiny)
+    return Case("im2col_cython", g.name, 1, run)
 
 
 def col2im_case(g: ColsGeometry) -> Case:
@@ -78,7 +78,7 @@ def col2im_case(g: ColsGeometry) -> Case:
         answer = ctx.call("col2im_cython", cols, *g.x, *g.args(), names={"cols": cols})
         got = judge.array(answer.value, "dx", g.x, g.dtype)
         expect.finish([judge.close(got, expected, "dx", judge.tolerance_for(g.dtype))], answer.mutated)
-    return Case("col2im_cython", g.name, 1, run, random=not g.tiny)
+    return Case("col2im_cython", g.name, 1, run)
 
 
 CHECKS = (

@@ -72,7 +72,7 @@ def forward_case(function: str, g: ConvGeometry) -> Case:
         x, w, b = conv_inputs(ctx, g)
         expect.forward(ctx, function, (x, w, b, g.param), {"x": x, "w": w, "b": b},
                        reference.conv_forward(x, w, b, g.param), judge.float_dtype(x.dtype))
-    return Case(function, g.name, 1, run, random=not g.tiny)
+    return Case(function, g.name, 1, run)
 
 
 def backward_case(function: str, g: ConvGeometry) -> Case:
@@ -91,7 +91,7 @@ def backward_case(function: str, g: ConvGeometry) -> Case:
         # forward pass does not cost the backward pass its points.
         expect.gradients(ctx, function, (dout, (x, w, b, g.param)), {"dout": dout, "x": x, "w": w, "b": b},
                          {"dx": dx, "dw": dw, "db": db}, g.dtype)
-    return Case(function, g.name, 1, run, random=not g.tiny)
+    return Case(function, g.name, 1, run)
 
 
 def forward_cases(function: str) -> tuple[Case, ...]:

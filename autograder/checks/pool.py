@@ -82,7 +82,7 @@ def forward_case(function: str, kind: str, g: PoolGeometry) -> Case:
         # Max pooling copies values: float32 results must be exact.
         tol = judge.EXACT if kind == "max" else None
         expect.forward(ctx, function, (x, g.param), {"x": x}, expected, judge.float_dtype(x.dtype), tol)
-    return Case(function, g.name, 1, run, random=not g.tiny)
+    return Case(function, g.name, 1, run)
 
 
 def backward_case(function: str, kind: str, g: PoolGeometry) -> Case:
@@ -97,7 +97,7 @@ def backward_case(function: str, kind: str, g: PoolGeometry) -> Case:
         else:
             dx = numeric_gradient(lambda v: forward(v, g.param), x, dout, STEP)
         expect.gradients(ctx, function, (dout, (x, g.param)), {"dout": dout, "x": x}, {"dx": dx}, g.dtype)
-    return Case(function, g.name, 1, run, random=not g.tiny)
+    return Case(function, g.name, 1, run)
 
 
 def forward_cases(function: str, kind: str) -> tuple[Case, ...]:
