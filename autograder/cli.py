@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -65,6 +66,10 @@ def _limit_options(parser: argparse.ArgumentParser) -> None:
                         help="build cache folder (default %(default)s)")
     parser.add_argument("--no-namespaces", action="store_true",
                         help="do not use Linux namespaces even where they work (weaker isolation)")
+    parser.add_argument("--insecure", action="store_true", default=os.environ.get("CS_CONV_INSECURE") == "1",
+                        help="grade even where student code cannot be isolated from the grader's files "
+                             "(not root, or no namespaces and readable grader files); reports say so "
+                             "(default: on when CS_CONV_INSECURE=1)")
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -73,7 +78,7 @@ def _settings(args: argparse.Namespace) -> Settings:
                     output_max_bytes=args.output_limit, file_bytes=args.file_size)
     only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
     return Settings(limits=limits, cache_dir=args.cache, only=only, uid=getattr(args, "uid", None),
-                    namespaces=False if args.no_namespaces else None)
+                    namespaces=False if args.no_namespaces else None, insecure=args.insecure)
 
 
 def _forwarded(args: argparse.Namespace) -> list[str]:
@@ -86,6 +91,8 @@ def _forwarded(args: argparse.Namespace) -> list[str]:
         options += ["--only", args.only]
     if args.no_namespaces:
         options.append("--no-namespaces")
+    if args.insecure:
+        options.append("--insecure")
     return options
 
 
@@ -118,7 +125,7 @@ def parser() -> argparse.ArgumentParser:
 def serve(args: argparse.Namespace) -> int:
     """Grade one submission per request line, reusing the sandbox (and its user) across them."""
     settings = _settings(args)
-    sandbox = Sandbox(settings.limits, default_identity(settings.uid), settings.namespaces)
+    sandbox = Sandbox(settings.limits, default_identity(settings.uid), settings.namespaces, settings.insecure)
     for line in sys.stdin:
         try:
             request = json.loads(line)
