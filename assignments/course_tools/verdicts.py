@@ -74,8 +74,12 @@ def submission_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def run_autograder(folder: Path, command: list[str], timeout: int) -> dict:
-    """Grade ``folder`` with the autograder's command line and return its results.json."""
+def run_autograder(folder: Path, command: list[str], timeout: int, log: Path | None = None) -> dict:
+    """Grade ``folder`` with the autograder's command line and return its results.json.
+
+    The autograder's stderr (the run's secret seed, which reproduces it with ``--seed``, and its
+    diagnostics) goes to ``log``, for the instructor only.
+    """
     with tempfile.TemporaryDirectory(prefix="cs-conv-verdict-") as tmp:
         out = Path(tmp) / "results.json"
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
@@ -86,6 +90,8 @@ def run_autograder(folder: Path, command: list[str], timeout: int) -> dict:
                                   timeout=timeout)
         except subprocess.TimeoutExpired as error:
             raise AutograderError(f"the autograder took more than {timeout} s on {folder}") from error
+        if log is not None:
+            log.write_text(proc.stderr)
         if proc.returncode != 0 or not out.is_file():
             tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
             raise AutograderError(f"the autograder exited with {proc.returncode} on {folder}:\n{tail}")
@@ -141,13 +147,14 @@ class RunAutograder(NbGraderPreprocessor):
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         folder = _submission_folder(resources)
         key = submission_digest(folder)
-        if key not in _RESULTS:
-            self.log.info("Autograder: grading %s", folder)
-            _RESULTS[key] = run_autograder(folder, list(self.command), self.timeout)
-        resources.setdefault("cs_conv", {})["autograder"] = _RESULTS[key]
         target = results_folder(resources["nbgrader"]["db_url"], self.results_dir) / resources["nbgrader"]["assignment"]
         target.mkdir(parents=True, exist_ok=True)
-        (target / f"{resources['nbgrader']['student']}.json").write_text(json.dumps(_RESULTS[key], indent=1))
+        student = resources["nbgrader"]["student"]
+        if key not in _RESULTS:
+            self.log.info("Autograder: grading %s", folder)
+            _RESULTS[key] = run_autograder(folder, list(self.command), self.timeout, log=target / f"{student}.log")
+        resources.setdefault("cs_conv", {})["autograder"] = _RESULTS[key]
+        (target / f"{student}.json").write_text(json.dumps(_RESULTS[key], indent=1))
         return nb, resources
 
 
