@@ -1,5 +1,6 @@
 """Units of the course tools: points, verdict text, leak scan, planted bugs."""
 
+import json
 import sys
 from pathlib import Path
 
@@ -133,3 +134,15 @@ def test_leak_scan_knows_the_solution_lines():
     lines = fenced_lines(REPO / "cs_conv")
     assert any("dxpad" in line for line in lines)
     assert all(len(line) >= 20 for line in lines)
+
+
+def test_the_autograders_stderr_and_its_seed_go_to_the_instructors_log(tmp_path):
+    # A stand-in autograder: writes results.json where --out says, and its run seed on stderr.
+    fake = tmp_path / "fake_autograder.py"
+    fake.write_text("import json, sys\nout = sys.argv[sys.argv.index('--out') + 1]\n"
+                    "json.dump({'tests': [], 'score': 0}, open(out, 'w'))\n"
+                    "sys.stderr.write('run seed 123456789 (repeat with --seed 123456789)\\n')\n")
+    log = tmp_path / "student.log"
+    results = verdicts.run_autograder(tmp_path, [sys.executable, str(fake)], timeout=60, log=log)
+    assert "123456789" in log.read_text()
+    assert "123456789" not in json.dumps(results)
