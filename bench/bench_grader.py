@@ -6,7 +6,10 @@
   (so the Cython build is included), end to end, process start to exit;
 - warm: the same again, with the build now cached;
 - grade-all: ``--submissions`` copies of the solved kit with ``--workers`` 1 and 2
-  (warm cache), reported as submissions per minute.
+  (warm cache), reported as submissions per minute;
+- the sandbox's own costs: starting one (launcher, cgroup, namespaces, the fork server
+  importing numpy, the first check importing ``cs_conv.layers``) and each further check
+  (a fresh process forked from the fork server, the import, one call), as medians.
 
 Targets (issue "autograder"): warm under 20 s, cold under 60 s, and 2 workers at
 least 1.7x the throughput of 1 on a 2-core machine.
@@ -17,13 +20,22 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from autograder.limits import Limits  # noqa: E402
+from autograder.sandbox import Sandbox, default_identity  # noqa: E402
+from autograder.student import Deadline, Student  # noqa: E402
+from autograder.submission import stage  # noqa: E402
 
 
 def copy_solved(dest: Path) -> None:
@@ -62,6 +74,36 @@ def two_process_scaling(code: str) -> float:
     return one_by_one / (time.perf_counter() - started)
 
 
+def sandbox_costs(submission: Path, sandboxes: int = 5, checks: int = 20) -> tuple[float, float]:
+    """Median seconds to start a sandbox (to its first answered import), and per further check."""
+    limits = Limits()
+    sandbox = Sandbox(limits, default_identity())
+    starts, per_check = [], []
+    with tempfile.TemporaryDirectory(prefix="bench-sandbox-") as tmp:
+        root = Path(tmp) / "staged"
+        root.mkdir()
+        os.chmod(tmp, 0o755)
+        staged = stage(submission, root)
+        x = np.ones((2, 3))
+        for k in range(sandboxes):
+            student = Student(sandbox, staged.root, Path(tmp) / f"scratch{k}", limits)
+            try:
+                started = time.perf_counter()
+                student.start_check()
+                student.import_module("cs_conv.layers", Deadline(time.monotonic() + 60, "bench"))
+                starts.append(time.perf_counter() - started)
+                for _ in range(checks):
+                    started = time.perf_counter()
+                    deadline = Deadline(time.monotonic() + 60, "bench")
+                    student.start_check()
+                    student.import_module("cs_conv.layers", deadline)
+                    student.call("cs_conv.layers", "relu_forward", [x], deadline=deadline)
+                    per_check.append(time.perf_counter() - started)
+            finally:
+                student.close()
+    return statistics.median(starts), statistics.median(per_check)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--submissions", type=int, default=20)
@@ -96,6 +138,9 @@ def main() -> None:
         print(f"machine now: 2 processes side by side run {two_process_scaling(CPU_LOOP):.2f}x as fast as one "
               f"after the other (pure CPU), {two_process_scaling(SPAWNS):.2f}x (starting interpreters that "
               "import numpy)")
+        start, check = sandbox_costs(one)
+        print(f"sandbox start (launcher, cgroup, namespaces, numpy, first import): {start * 1000:6.0f} ms (median)")
+        print(f"each further check (fresh forked process, import, one call):       {check * 1000:6.1f} ms (median)")
         print(f"load average: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
 
 
