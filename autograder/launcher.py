@@ -8,10 +8,13 @@ notebook kernels all start here. ``autograder.sandbox`` writes CONFIG (JSON); th
 1. as root, make a cgroup of the sandbox's own (v2 where the host has it, else v1's
    ``memory`` and ``pids``): memory (with swap, shared memory and the page cache it
    causes) and task count are bounded for the sandbox as a whole, not per process;
-2. ``unshare`` new mount, network, PID, IPC and UTS namespaces (when ``namespaces``);
+2. ``unshare`` a new PID namespace (when ``namespaces``), which only the launcher's
+   children enter;
 3. fork: the launcher stays outside as a supervisor that only waits (and, on
    SIGTERM, kills the sandbox); the child joins the cgroup first thing, then, in
-   namespaces, is PID 1 of the new PID namespace, so when it dies the kernel kills
+   namespaces, unshares new mount, network, IPC and UTS namespaces of its own (in the
+   supervisor's, its ``pivot_root`` would take the host's ``/sys/fs/cgroup`` from the
+   supervisor too) and is PID 1 of the new PID namespace, so when it dies the kernel kills
    every process the student started. When the child is gone the supervisor kills
    whatever is left in the cgroup (the only net without a PID namespace) and removes it;
 4. in the fresh IPC namespace, make SysV shared memory, message queues and
@@ -217,17 +220,23 @@ def remove_ipc_of(uid):
     """
     removers = {"shm": lambda id_: libc.shmctl(id_, 0, None), "msg": lambda id_: libc.msgctl(id_, 0, None),
                 "sem": lambda id_: libc.semctl(id_, 0, 0)}  # 0 = IPC_RMID
-    for kind, remove in removers.items():
-        try:
-            with open(f"/proc/sysvipc/{kind}") as handle:
-                header = handle.readline().split()
-                rows = [dict(zip(header, line.split(), strict=False)) for line in handle]
-        except OSError:
-            continue
-        ids = "shmid" if kind == "shm" else "msqid" if kind == "msg" else "semid"
-        for row in rows:
-            if row.get("uid") == str(uid) or row.get("cuid") == str(uid):
-                remove(int(row[ids]))
+    # IPC_RMID takes the owner's or creator's uid, or CAP_SYS_ADMIN, which Docker's default
+    # capabilities do not give root: remove them as the sandbox's uid (every process of it is gone).
+    os.seteuid(uid)
+    try:
+        for kind, remove in removers.items():
+            try:
+                with open(f"/proc/sysvipc/{kind}") as handle:
+                    header = handle.readline().split()
+                    rows = [dict(zip(header, line.split(), strict=False)) for line in handle]
+            except OSError:
+                continue
+            ids = "shmid" if kind == "shm" else "msqid" if kind == "msg" else "semid"
+            for row in rows:
+                if row.get("uid") == str(uid) or row.get("cuid") == str(uid):
+                    remove(int(row[ids]))
+    finally:
+        os.seteuid(0)
 
 
 # -- the child's setup, in order
@@ -353,7 +362,10 @@ def supervise(child, cgroup, ipc_owner):
         os.kill(child, signal.SIGKILL)
         if cgroup:
             for pid in cgroup_members(cgroup):
-                os.kill(pid, signal.SIGKILL)
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:  # gone since the list was read: raised here, it would end the supervisor
+                    pass
 
     signal.signal(signal.SIGTERM, end)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # a kernel's interrupts are for the kernel
@@ -379,6 +391,7 @@ def start(config, cgroup, log):
     if cgroup:
         join_cgroup(cgroup)
     if config["namespaces"]:
+        check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS), "unshare")
         limit_ipc()
         build_root(config)
     os.chdir(config.get("cwd") or "/")
@@ -411,8 +424,8 @@ def main():
         if config.get("cgroup"):
             cgroup = make_cgroup(config["cgroup"])
         if config["namespaces"]:
-            check(libc.unshare(CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS),
-                  "unshare")
+            # Only the PID namespace here: the supervisor must keep the host's mounts to remove the cgroup.
+            check(libc.unshare(CLONE_NEWPID), "unshare")
         child = os.fork()
     except BaseException as error:  # noqa: B036 - any failure here is a setup failure
         if cgroup:

@@ -157,8 +157,8 @@ class Student:
         if self._zygote is None or not self._zygote.alive:
             binds = [*self.sandbox.binds(self._packages, self.package_root, None),
                      Bind(str(RUNNER), RUNNER_INSIDE, "ro")]
+            self.scratch.mkdir(parents=True, exist_ok=True)  # before _argv, which copies the runner into it
             argv = self._argv()
-            self.scratch.mkdir(parents=True, exist_ok=True)
             self._zygote = Zygote(
                 lambda fds: self.sandbox.command(argv, fds, self.scratch, binds, self.limits.memory_bytes,
                                                  self.limits.submission_seconds),

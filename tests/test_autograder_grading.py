@@ -186,21 +186,30 @@ def test_test_limits_are_the_ones_in_use(solved_report):
 def test_without_namespaces_grading_still_works_and_says_it_is_weaker(grader_cache, solved_submission, tmp_path):
     # The degraded path (no root or no namespaces): own process group, sys.path limited to the
     # submission and numpy. Run as the current user, since the sandbox user cannot always reach
-    # the interpreter without a mount namespace.
+    # the interpreter without a mount namespace; student code then runs as the grader's own user,
+    # so the grader refuses unless the instructor says --insecure.
     from autograder.grade import Settings, grade
     from autograder.sandbox import Sandbox
 
-    weak = Sandbox(TEST_LIMITS, None, namespaces=False)
+    refused = Sandbox(TEST_LIMITS, None, namespaces=False)
+    assert refused.unusable is not None and "refusing to grade" in refused.unusable
+    assert "--insecure" in refused.unusable and "cannot be isolated" in refused.unusable
+    nothing = grade(solved_submission, Settings(limits=TEST_LIMITS, cache_dir=grader_cache, only=["relu_forward"]),
+                    sandbox=refused)
+    assert nothing.error == refused.unusable and nothing.results == [] and nothing.score == 0
+    weak = Sandbox(TEST_LIMITS, None, namespaces=False, insecure=True)
+    assert weak.unusable is None
     report = grade(solved_submission, Settings(limits=TEST_LIMITS, cache_dir=grader_cache,
                                                only=["relu_forward", "conv_forward_fast"]), sandbox=weak)
     assert report.error is None and report.score == report.max_score
     assert any("NOT isolated" in line for line in report.protections)
+    assert any("--insecure" in line for line in report.protections)
     looping = copy_solved(tmp_path / "looping")
     layers = looping / "cs_conv" / "layers.py"
     layers.write_text(layers.read_text().replace("def relu_forward(x):\n",
                                                  "def relu_forward(x):\n    while True:\n        pass\n"))
     limits = dataclasses.replace(TEST_LIMITS, case_seconds=1.0)
     report = grade(looping, Settings(limits=limits, cache_dir=grader_cache, only=["relu_forward", "relu_backward"]),
-                   sandbox=Sandbox(limits, None, namespaces=False))
+                   sandbox=Sandbox(limits, None, namespaces=False, insecure=True))
     assert by_function(report)["relu_forward"][0] == 0
     assert by_function(report)["relu_backward"][0] == 3

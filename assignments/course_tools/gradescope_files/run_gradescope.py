@@ -32,6 +32,12 @@ def failure(message: str) -> dict:
     return {"score": 0, "output": message, "tests": [], "stdout_visibility": "visible"}
 
 
+def protections(raw: dict) -> str:
+    """The sandbox protections the autograder says were in effect, for the visible output and stdout."""
+    lines = (raw.get("extra_data") or {}).get("protections") or []
+    return "Sandbox protections in effect:\n" + "".join(f"  {line}\n" for line in lines) if lines else ""
+
+
 def rescale(raw: dict, table: dict) -> dict:
     tests, score = [], 0.0
     for function, entry in table.items():
@@ -46,7 +52,7 @@ def rescale(raw: dict, table: dict) -> dict:
             score += scaled["score"]
     total = sum(entry["points"] for entry in table.values())
     output = (f"Autograded: {score:.2f} of {total:g} points. Written answers in the notebooks are "
-              "graded separately.\n" + str(raw.get("output", "")))
+              "graded separately.\n" + str(raw.get("output", "")) + "\n\n" + protections(raw))
     return {"score": round(score, 4), "output": output, "tests": tests,
             "stdout_visibility": raw.get("stdout_visibility", "hidden"),
             "extra_data": raw.get("extra_data", {})}
@@ -63,12 +69,13 @@ def main(argv):
         raw_path = Path(tmp) / "raw.json"
         proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(folder), "--format", "json",
                                "--out", str(raw_path)], cwd=HERE, capture_output=True, text=True)
-        if proc.returncode != 0 or not raw_path.is_file():
+        raw = json.loads(raw_path.read_text()) if raw_path.is_file() else {}
+        print(protections(raw), end="")  # stdout: Gradescope shows it to the course staff
+        if proc.returncode != 0 or not raw:
             print(proc.stdout[-4000:], proc.stderr[-4000:], file=sys.stderr)
             results.write_text(json.dumps(failure("The autograder failed on this submission; your instructor "
-                                                  "has been told. Please resubmit later.")))
+                                                  "has been told. Please resubmit later.\n\n" + protections(raw))))
             return 1
-        raw = json.loads(raw_path.read_text())
     table = json.loads((HERE / "points.json").read_text())
     results.write_text(json.dumps(rescale(raw, table), indent=1))
     return 0
