@@ -29,6 +29,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from course_tools.kernel import SandboxedExecute  # noqa: E402
+from course_tools.nofollow_copy import RefuseLinks  # noqa: E402
 from course_tools.sanitise import SanitiseStudentContent  # noqa: E402
 from course_tools.verdicts import (  # noqa: E402
     ApplyVerdicts,
@@ -67,11 +68,15 @@ c.LimitOutputBytes.max_bytes = 2_000_000
 c.RunAutograder.command = [sys.executable, "-m", "autograder"]
 c.RunAutograder.timeout = 900
 
-# Sanitizing a submitted notebook, in order. StripForgedCells comes first, before any step that
-# reads nbgrader metadata: DeduplicateIds, OverwriteCells and CheckCellMetadata raise on metadata a
-# student forged, or trust it. RestoreMissingCells must come before OverwriteCells, whose
-# add_missing_cells (nbgrader 0.9) raises KeyError when a read-only cell precedes a deleted grade cell.
+# Sanitizing a submitted notebook, in order. RefuseLinks comes first: nbgrader has just copied the
+# submission into autograded/, following links, and it deletes from that copy whatever came through a
+# link (or a hard link, or a special file) before the autograder or a kernel can read it.
+# StripForgedCells comes next, before any step that reads nbgrader metadata: DeduplicateIds,
+# OverwriteCells and CheckCellMetadata raise on metadata a student forged, or trust it.
+# RestoreMissingCells must come before OverwriteCells, whose add_missing_cells (nbgrader 0.9)
+# raises KeyError when a read-only cell precedes a deleted grade cell.
 c.Autograde.sanitize_preprocessors = [
+    RefuseLinks,
     StripForgedCells,
     ClearOutput,
     DeduplicateIds,

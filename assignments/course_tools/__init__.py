@@ -5,6 +5,7 @@
 - ``leaks``: scan a release for solution text, hidden tests and grader files.
 - ``verdicts``: the nbgrader preprocessors that put the sandboxed autograder's verdicts in grade cells.
 - ``kernel``: the sandboxed kernel that runs submitted notebooks while grading.
+- ``nofollow_copy``: nbgrader's copy of a submission, with whatever came through a link deleted.
 - ``grading``: autograde, feedback and CSV exports (``make grade``), and ``gradescope``: the bundle.
 - ``samples`` and ``demo``: sample submissions and the end-to-end ``make demo``.
 

@@ -4,10 +4,13 @@
 
 Steps, in order (``make grade`` runs them on ``assignments/``):
 
-1. tidy ``submitted/<student>/cnn/``: symbolic links and special files are removed (nbgrader would
-   follow a link when it copies the folder);
-2. ``nbgrader autograde cnn --force``: each notebook runs in a jailed kernel and every grade cell
-   gets the sandboxed autograder's verdict (see ``nbgrader_config.py``);
+1. survey ``submitted/<student>/cnn/`` and list what will not be graded: a student folder that is a
+   symbolic link is refused, and links, special files and files with more than one hard link inside
+   are never graded. Nothing under ``submitted/`` is changed; the protection itself is
+   ``course_tools.nofollow_copy.RefuseLinks``, in nbgrader's own pipeline, so that plain
+   ``nbgrader autograde`` and formgrader are just as safe;
+2. ``nbgrader autograde cnn --force`` for each student not refused: each notebook runs in a jailed
+   kernel and every grade cell gets the sandboxed autograder's verdict (see ``nbgrader_config.py``);
 3. ``nbgrader generate_feedback cnn --force``: HTML with the verdict messages;
 4. ``exports/grades.csv`` (``nbgrader export``), ``exports/tests.csv`` (one row per student and
    autograder test) and ``exports/notebooks.csv`` (one row per student and notebook);
@@ -21,7 +24,6 @@ import csv
 import json
 import os
 import sqlite3
-import stat
 import sys
 import tempfile
 import time
@@ -31,6 +33,7 @@ from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from course_tools.nofollow_copy import Survey, survey
 from course_tools.release import ASSIGNMENT, COURSE, ReleaseError, nbgrader
 from course_tools.verdicts import results_folder
 
@@ -45,20 +48,18 @@ class NotebookScore:
     manual_max: float
 
 
-def tidy_submissions(course: Path, assignment: str = ASSIGNMENT) -> list[str]:
-    """Remove links and special files from every submission; return what was removed."""
-    removed = []
-    for folder in sorted((course / "submitted").glob(f"*/{assignment}")):
-        for path in sorted(folder.rglob("*"), reverse=True):
-            mode = path.lstat().st_mode
-            if stat.S_ISLNK(mode) or not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
-                path.unlink()
-                removed.append(str(path.relative_to(course)))
-    return removed
+def survey_submissions(course: Path, who: list[str], assignment: str = ASSIGNMENT) -> dict[str, Survey]:
+    """What of each student's submission ``RefuseLinks`` will keep out of grading; reads names only."""
+    submitted = course / "submitted"
+    return {student: survey(submitted, submitted / student / assignment) for student in who}
 
 
 def students(course: Path, assignment: str = ASSIGNMENT) -> list[str]:
-    return sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
+    """Every student with a ``submitted/<student>/<assignment>`` entry (a link too: it is refused later)."""
+    submitted = course / "submitted"
+    if not submitted.is_dir():
+        return []
+    return sorted(name for name in os.listdir(submitted) if os.path.lexists(submitted / name / assignment))
 
 
 def notebook_scores(course: Path, assignment: str = ASSIGNMENT) -> list[NotebookScore]:
@@ -176,20 +177,26 @@ def grade(course: Path = COURSE, assignment: str = ASSIGNMENT, log=print, worker
     who = students(course, assignment)
     if not who:
         raise ReleaseError(f"nothing to grade: {course / 'submitted'} has no <student>/{assignment}/ folder")
-    removed = tidy_submissions(course, assignment)
-    for path in removed:
-        log(f"removed from a submission (links and special files are never graded): {path}")
+    surveys = survey_submissions(course, who, assignment)
+    refused = [f"{student}: {found.problem}" for student, found in surveys.items() if found.problem]
+    for student, found in surveys.items():
+        for line in found.lines():
+            log(f"not graded in {student}'s submission (submitted/ is left as it is): {line}")
+    for line in refused:
+        log(f"refused: {line}")
     logs = course / "logs"
     logs.mkdir(exist_ok=True)
     start = time.perf_counter()
-    failures = autograde_all(course, who, assignment, workers or os.cpu_count() or 1, logs)
+    graded = [student for student in who if surveys[student].problem is None]
+    failures = refused + autograde_all(course, graded, assignment, workers or os.cpu_count() or 1, logs)
     autograde_seconds = time.perf_counter() - start
     proc = nbgrader(course, "generate_feedback", assignment, "--force")
     (logs / "feedback.log").write_text(proc.stderr)
     exports = write_exports(course, assignment)
     rows = notebook_scores(course, assignment)
     return {"students": who, "rows": rows, "exports": exports, "feedback": course / "feedback",
-            "autograde_seconds": autograde_seconds, "failures": failures, "removed": removed,
+            "autograde_seconds": autograde_seconds, "failures": failures,
+            "not_graded": {student: found.lines() for student, found in surveys.items() if found.refused},
             "log": logs / "autograde.log"}
 
 

@@ -175,7 +175,7 @@ def write_hostile(release: Path, target: Path, grader_root: Path = REPO) -> None
     layers = target / "cs_conv" / "layers.py"
     layers.write_text(layers.read_text() + "\n\n" + (HOSTILE_FILES / "sabotage.py").read_text())
     _forge_notebook(target / "01_vector_backprop.ipynb")
-    # Links nbgrader would follow when it copies the folder: tidy_submissions removes them.
+    # Links nbgrader follows when it copies the folder: RefuseLinks deletes them from its copy.
     os.symlink(grader_root / "autograder" / "reference.py", target / "cs_conv" / "answers.py")
     os.symlink("/", target / "root_link")
 
