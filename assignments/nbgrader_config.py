@@ -29,7 +29,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 )
 
 from course_tools.kernel import SandboxedExecute  # noqa: E402
-from course_tools.nofollow_copy import RefuseLinks  # noqa: E402
+from course_tools.nofollow_copy import RefuseLinks, SafeCollect  # noqa: E402
 from course_tools.sanitise import SanitiseStudentContent  # noqa: E402
 from course_tools.verdicts import (  # noqa: E402
     ApplyVerdicts,
@@ -67,6 +67,9 @@ c.LimitOutputBytes.max_bytes = 2_000_000
 # The autograder. Each submission's results.json is kept in verdicts/ beside the gradebook.
 c.RunAutograder.command = [sys.executable, "-m", "autograder"]
 c.RunAutograder.timeout = 900
+
+# nbgrader collect copies students' submissions out of the exchange without following a link.
+c.ExchangeFactory.collect = SafeCollect
 
 # Sanitizing a submitted notebook, in order. RefuseLinks comes first: nbgrader has just copied the
 # submission into autograded/, following links, and it deletes from that copy whatever came through a

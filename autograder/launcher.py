@@ -128,8 +128,12 @@ def cgroup_parent():
 
 
 def sweep_orphans(parents, prefix):
-    """Remove sandbox cgroups whose supervisor died without removing them (killed from outside)."""
-    for controller, parent in parents.items():
+    """Remove empty sandbox cgroups whose supervisor died without removing them (killed from outside).
+
+    Only empty ones: a supervisor's processes die with it (PDEATHSIG), and a live sandbox of a
+    grader in another PID namespace (whose supervisor this one cannot see) must not be touched.
+    """
+    for parent in parents.values():
         try:
             names = os.listdir(parent)
         except OSError:
@@ -141,7 +145,10 @@ def sweep_orphans(parents, prefix):
             try:
                 os.kill(int(pid), 0)
             except ProcessLookupError:
-                remove_cgroup({controller: f"{parent}/{name}"}, patient=False)
+                try:
+                    os.rmdir(f"{parent}/{name}")  # fails, harmlessly, while any task is inside
+                except OSError:
+                    pass
             except OSError:
                 pass
 

@@ -440,3 +440,42 @@ def test_a_symlinked_layers_py_earns_nothing_through_nbgrader_autograde(tmp_path
     assert "KERNEL IMPORTED [0. 2.]" in outputs["bob"]
     assert "KERNEL IMPORTED" not in outputs["alice"]
     assert snapshot(course / "submitted", solved_elsewhere) == before
+
+
+# -- nbgrader collect: out of the exchange without following a link ----------------------------
+
+
+def test_nbgrader_collect_never_copies_what_a_link_or_a_hard_link_points_to(tmp_path):
+    secret = tmp_path / "root-only.txt"
+    secret.write_text(SECRET)
+    secret.chmod(0o600)
+    course, exchange = tmp_path / "course", tmp_path / "exchange"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text(
+        "c = get_config()\n"
+        f"load_subconfig({str(REPO / 'assignments' / 'nbgrader_config.py')!r})\n"
+        f"c.CourseDirectory.root = {str(course)!r}\nc.Exchange.root = {str(exchange)!r}\n")
+    inbound = exchange / "cs-conv" / "inbound"
+    inbound.mkdir(parents=True)
+    mallory = inbound / "mallory+cnn+2026-12-01 12:00:00.000000 UTC"
+    (mallory / "cs_conv").mkdir(parents=True)
+    (mallory / "timestamp.txt").write_text("2026-12-01 12:00:00.000000 UTC")
+    (mallory / "cs_conv" / "optim.py").write_text("# mallory's own work\n")
+    (mallory / "cs_conv" / "layers.py").symlink_to(SOLVED / "layers.py")
+    (mallory / "stolen.txt").symlink_to(secret)
+    os.link(secret, mallory / "hard.txt")
+    bob = inbound / "bob+cnn+2026-12-01 12:00:00.000000 UTC"
+    (bob / "cs_conv").mkdir(parents=True)
+    (bob / "timestamp.txt").write_text("2026-12-01 12:00:00.000000 UTC")
+    (bob / "cs_conv" / "layers.py").write_text("# bob's own work\n")
+    before = snapshot(exchange)
+    code, log = nbgrader(course, "collect", "cnn")
+    assert code == 0, log[-3000:]
+    collected = course / "submitted" / "mallory" / "cnn"
+    assert (collected / "cs_conv" / "optim.py").read_text() == "# mallory's own work\n"
+    for refused in ("cs_conv/layers.py", "stolen.txt", "hard.txt"):
+        assert not os.path.lexists(collected / refused), refused
+        assert refused.split("/")[-1] in log  # the instructor's log says what was left out
+    assert all(SECRET not in path.read_text(errors="replace") for path in course.rglob("*") if path.is_file())
+    assert (course / "submitted" / "bob" / "cnn" / "cs_conv" / "layers.py").read_text() == "# bob's own work\n"
+    assert snapshot(exchange) == before

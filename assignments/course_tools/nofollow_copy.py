@@ -25,12 +25,14 @@ from __future__ import annotations
 import os
 import shutil
 import stat
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder import nofollow
 from nbformat.notebooknode import NotebookNode
 from nbgrader.converters import Autograde
+from nbgrader.exchange.default.collect import ExchangeCollect
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 
@@ -122,3 +124,38 @@ class RefuseLinks(NbGraderPreprocessor):
                              found.refused[notebook])
             nb.cells = []
         return nb, resources
+
+
+class SafeCollect(ExchangeCollect):
+    """``nbgrader collect`` (``c.ExchangeFactory.collect``) that never follows a link out of the exchange.
+
+    nbgrader's own collect copies a student's inbound submission with ``copytree``, which follows
+    links: a link to a file only the instructor may read would land in ``submitted/`` as a plain
+    copy of it, where nothing could tell it apart from the student's work any more. Here a
+    submission is surveyed first; if anything in it is refused (a link, a special file, a file with
+    more than one hard link, an odd name), it is copied through a private staging copy without those
+    entries, so nbgrader's copy only ever sees plain files. Each refusal is logged.
+    """
+
+    def do_copy(self, src, dest, log=None):
+        source = Path(src)
+        found = survey(source.parent, source)
+        if found.problem is None and not found.refused:
+            return super().do_copy(src, dest, log)
+        if found.problem is not None:
+            raise RefusedSubmission(found.problem)
+        for line in found.lines():
+            self.log.warning("Not collected from %s: %s", nofollow.shown(source), line)
+        with tempfile.TemporaryDirectory(prefix="cs-conv-collect-") as staging:
+            plain = Path(staging) / source.name
+            shutil.copytree(source, plain, symlinks=True, ignore=_refused_in(source, found.refused))
+            return super().do_copy(str(plain), dest, log)
+
+
+def _refused_in(root: Path, refused: dict[PurePosixPath, str]):
+    """A ``copytree`` ignore function that leaves out the ``refused`` entries (relative to ``root``)."""
+    def ignore(folder: str, names: list[str]) -> set[str]:
+        relative = PurePosixPath(os.path.relpath(folder, root))
+        return {name for name in names if (relative / name if str(relative) != "." else PurePosixPath(name))
+                in refused}
+    return ignore
