@@ -16,6 +16,7 @@ for path in (str(REPO), str(HERE)):
         sys.path.insert(0, path)
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader.converters import GenerateAssignment  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
@@ -30,6 +31,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from course_tools.kernel import SandboxedExecute  # noqa: E402
 from course_tools.nofollow_copy import RefuseLinks, SafeCollect  # noqa: E402
+from course_tools.release import ReleaseFiles  # noqa: E402
 from course_tools.sanitise import SanitiseStudentContent  # noqa: E402
 from course_tools.verdicts import (  # noqa: E402
     ApplyVerdicts,
@@ -53,6 +55,12 @@ c.Autograde.exclude_overwriting = {
     "cnn": sorted(str(path.relative_to(REPO)) for path in (REPO / "cs_conv").rglob("*")
                   if path.suffix in {".py", ".pyx"})
 }
+
+# The student release (nbgrader generate_assignment, formgrader's Generate button, make release):
+# nbgrader's own steps, in nbgrader's order, then ReleaseFiles, which writes the stubbed cs_conv,
+# packaging and data/ beside the notebooks and scans everything for leaks. It comes last so that it
+# scans each notebook as nbgrader writes it.
+c.GenerateAssignment.preprocessors = [*GenerateAssignment.preprocessors.default(), ReleaseFiles]
 
 # Every grade cell is re-added if a student deleted it, and restored if they edited it.
 c.OverwriteCells.add_missing_cells = True

@@ -1,6 +1,8 @@
 """Scan a student release for anything that must not be in it.
 
-``find_leaks(release, source)`` returns one line per finding (empty: clean):
+``find_leaks(release, source)`` scans a release folder, ``LeakScan(source).contents(name, data)`` one
+file's bytes before they are written (``course_tools.release`` scans each notebook so while nbgrader
+generates it); both return one line per finding (empty: clean):
 
 - grader files: an ``autograder`` folder, or any file whose bytes equal a file of ``autograder/``;
 - nbgrader delimiter lines (solution fences, hidden tests, mark schemes) in any text file;
@@ -64,15 +66,6 @@ def model_answers(source: Path) -> list[tuple[str, str]]:
     return answers
 
 
-def _text(path: Path) -> str | None:
-    if path.suffix not in TEXT_SUFFIXES:
-        return None
-    try:
-        return path.read_text()
-    except UnicodeDecodeError:
-        return None
-
-
 def _notebook_text(text: str) -> tuple[str, list[str]]:
     """A notebook's cell sources joined, and a finding for every code cell that kept outputs."""
     nb = json.loads(text)
@@ -84,35 +77,52 @@ def _notebook_text(text: str) -> tuple[str, list[str]]:
     return "\n".join(sources), findings
 
 
-def find_leaks(release: Path, source: Path, repo: Path = REPO) -> list[str]:
-    release = Path(release)
-    findings = []
-    grader = repo / "autograder"
-    grader_digests = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in grader.rglob("*") if p.is_file()}
-    solutions = fenced_lines(repo / "cs_conv")
-    grader_source = grader_lines(grader, repo / "cs_conv")
-    answers = model_answers(source)
-    for path in sorted(release.rglob("*")):
-        name = str(path.relative_to(release))
-        if path.is_symlink():
-            findings.append(f"{name}: a symbolic link")
-            continue
-        if path.is_dir():
-            if path.name in {"autograder", "__pycache__", "build"}:
-                findings.append(f"{name}/: a {path.name} folder")
-            continue
-        if path.suffix in BUILD_PRODUCTS or (path.suffix == ".c" and path.with_suffix(".pyx").exists()):
-            findings.append(f"{name}: a build product")
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()
-        if digest in grader_digests:
-            findings.append(f"{name}: identical to {grader_digests[digest].relative_to(repo)}")
-        text = _text(path)
-        if text is None:
-            continue
-        if path.suffix == ".ipynb":
+class LeakScan:
+    """What a release must not contain, read once from the solved kit, the grader and the source notebooks.
+
+    ``folder`` scans every file under a release folder, ``contents`` the bytes of one file.
+    """
+
+    def __init__(self, source: Path, repo: Path = REPO):
+        self.repo = repo
+        grader = repo / "autograder"
+        self.grader_digests = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in grader.rglob("*") if p.is_file()}
+        self.solutions = fenced_lines(repo / "cs_conv")
+        self.grader_source = grader_lines(grader, repo / "cs_conv")
+        self.answers = model_answers(source)
+
+    def folder(self, release: Path) -> list[str]:
+        release = Path(release)
+        findings = []
+        for path in sorted(release.rglob("*")):
+            name = str(path.relative_to(release))
+            if path.is_symlink():
+                findings.append(f"{name}: a symbolic link")
+            elif path.is_dir():
+                if path.name in {"autograder", "__pycache__", "build"}:
+                    findings.append(f"{name}/: a {path.name} folder")
+            else:
+                if path.suffix in BUILD_PRODUCTS or (path.suffix == ".c" and path.with_suffix(".pyx").exists()):
+                    findings.append(f"{name}: a build product")
+                findings += self.contents(name, path.read_bytes())
+        return findings
+
+    def contents(self, name: str, data: bytes) -> list[str]:
+        """Findings in one file's bytes: grader copies, and in text files delimiters, solutions, grader source."""
+        findings = []
+        digest = hashlib.sha256(data).hexdigest()
+        if digest in self.grader_digests:
+            findings.append(f"{name}: identical to {self.grader_digests[digest].relative_to(self.repo)}")
+        if Path(name).suffix not in TEXT_SUFFIXES:
+            return findings
+        try:
+            text = data.decode()
+        except UnicodeDecodeError:
+            return findings
+        if name.endswith(".ipynb"):
             text, notebook_findings = _notebook_text(text)
             findings += [f"{name}: {finding}" for finding in notebook_findings]
-            for notebook, opening in answers:
+            for notebook, opening in self.answers:
                 if opening in text:
                     findings.append(f"{name}: the model answer of {notebook} ({opening[:40]!r}...)")
         lines = {line.strip() for line in text.splitlines()}
@@ -120,8 +130,13 @@ def find_leaks(release: Path, source: Path, repo: Path = REPO) -> list[str]:
             # A delimiter line (``### BEGIN SOLUTION``), not a sentence that mentions one.
             if line.startswith(("###", "===")) and any(d in line for d in DELIMITERS):
                 findings.append(f"{name}: delimiter line {line[:50]!r}")
-        for line in sorted(lines & solutions):
+        for line in sorted(lines & self.solutions):
             findings.append(f"{name}: solution line {line[:70]!r}")
-        for line in sorted(lines & grader_source):
+        for line in sorted(lines & self.grader_source):
             findings.append(f"{name}: grader line {line[:70]!r}")
-    return findings
+        return findings
+
+
+def find_leaks(release: Path, source: Path, repo: Path = REPO) -> list[str]:
+    """Every finding in the release folder ``release`` made from the source notebooks in ``source``."""
+    return LeakScan(source, repo).folder(release)

@@ -1,13 +1,19 @@
-"""Make the student release of assignment ``cnn``: ``assignments/release/cnn/``.
+"""The student release of assignment ``cnn``, made by nbgrader itself: ``assignments/release/cnn/``.
 
-    python -m course_tools.release [--course DIR]
+    nbgrader generate_assignment cnn --force     (in assignments/; formgrader's Generate button alike)
+    python -m course_tools.release [--course DIR]  (make release: that command, and a summary)
 
-1. ``nbgrader generate_assignment cnn --force`` in the course folder: the notebooks without
-   solutions, with the grade cells recorded in the gradebook;
-2. ``cs_conv/`` from ``autograder.stubs.write_student_copy``: every solution fence becomes its stub;
-3. what a student needs to install and build: ``setup.py``, ``pyproject.toml``,
-   ``requirements.txt`` and a ``README.md``, and the ``data/`` files the kit ships;
-4. a scan for leaks (``course_tools.leaks``); any finding fails the release.
+The course's nbgrader config ends ``GenerateAssignment``'s preprocessors with ``ReleaseFiles``, so every
+way of generating gives the same folder. nbgrader empties the release folder, copies the source's
+non-notebook files (there must be none) and converts the notebooks one by one; on the first notebook
+of a run ``ReleaseFiles`` writes what a student needs beside them:
+
+1. ``cs_conv/`` from ``autograder.stubs.write_student_copy``: every solution fence becomes its stub;
+2. ``setup.py``, ``pyproject.toml``, ``requirements.txt``, ``README.md``, and the ``data/`` files the
+   kit ships;
+
+and scans them for leaks (``course_tools.leaks``); on every notebook it scans the notebook as nbgrader
+writes it. A finding raises: nbgrader then deletes the release folder and exits with an error.
 """
 
 from __future__ import annotations
@@ -20,7 +26,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from course_tools.leaks import find_leaks
+import nbformat
+from autograder.stubs import write_student_copy
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+from course_tools.leaks import LeakScan
 
 REPO = Path(__file__).resolve().parents[2]
 COURSE = REPO / "assignments"
@@ -90,27 +101,59 @@ def copy_data(release: Path) -> None:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(*DATA_SKIPPED, "__pycache__", ".*"))
 
 
-def make_release(course: Path = COURSE, assignment: str = ASSIGNMENT) -> Path:
-    """Generate, stub, package and scan the release; return its folder."""
-    sys.path.insert(0, str(REPO))
-    from autograder.stubs import write_student_copy
-
-    course = Path(course).resolve()
-    source = course / "source" / assignment
+def write_release_files(source: Path, release: Path) -> None:
+    """Everything of the release but the notebooks: stubbed ``cs_conv``, packaging, ``data/``."""
     stray = [p for p in source.rglob("*")
              if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts]
     if stray:
-        # nbgrader would copy them into the release and over every submission: solved code must not be here.
-        raise ReleaseError("source/cnn must hold notebooks only; found " + ", ".join(map(str, stray)))
-    nbgrader(course, "generate_assignment", assignment, "--force")
-    release = course / "release" / assignment
+        # nbgrader has copied them into the release, and autograde would copy them over every
+        # submission: solved code must not be here.
+        raise ReleaseError(f"{source} must hold notebooks only; found " + ", ".join(map(str, stray)))
     write_student_copy(REPO / "cs_conv", release / "cs_conv")
     write_packaging(release)
     copy_data(release)
-    leaks = find_leaks(release, source)
-    if leaks:
-        raise ReleaseError("the release leaks:\n  " + "\n  ".join(leaks))
-    return release
+
+
+class ReleaseFiles(NbGraderPreprocessor):
+    """The last of ``GenerateAssignment``'s preprocessors: the release's other files, and the leak scan."""
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # One instance serves one generate_assignment run: the folders it has written and their scans.
+        self._scans: dict[Path, LeakScan] = {}
+
+    def _course_directory(self) -> CourseDirectory:
+        owner = self.parent  # the exporter, whose parent is nbgrader's converter
+        while owner is not None and not isinstance(getattr(owner, "coursedir", None), CourseDirectory):
+            owner = owner.parent
+        if owner is None:
+            raise ReleaseError("ReleaseFiles runs inside nbgrader generate_assignment only")
+        return owner.coursedir
+
+    def preprocess(self, nb, resources):
+        coursedir = self._course_directory()
+        assignment = resources["nbgrader"]["assignment"]
+        release = Path(coursedir.format_path(coursedir.release_directory, ".", assignment))
+        findings = []
+        scan = self._scans.get(release)
+        if scan is None:
+            source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+            scan = self._scans[release] = LeakScan(source)
+            write_release_files(source, release)
+            findings += scan.folder(release)
+        name = resources["nbgrader"]["notebook"] + ".ipynb"
+        findings += scan.contents(name, nbformat.writes(nb).encode())
+        if findings:
+            # One line: nbgrader logs the traceback, and make release prints its error lines.
+            raise ReleaseError("the release leaks: " + "; ".join(findings))
+        return nb, resources
+
+
+def make_release(course: Path = COURSE, assignment: str = ASSIGNMENT) -> Path:
+    """``nbgrader generate_assignment ASSIGNMENT --force`` in ``course``; return the release folder."""
+    course = Path(course).resolve()
+    nbgrader(course, "generate_assignment", assignment, "--force")
+    return course / "release" / assignment
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,99 @@
+"""The course cycle through nbgrader's own commands, as instructors and students run them.
+
+Each test works in its own copy of the course (``course_tools.demo.make_course``: the repository's
+nbgrader config and source notebooks, rooted in a temporary folder) and runs the venv's ``nbgrader``
+there, the way an instructor types it.
+"""
+
+import filecmp
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+COURSE = REPO / "assignments"
+sys.path.insert(0, str(COURSE))
+
+from course_tools.demo import make_course  # noqa: E402
+from course_tools.release import nbgrader_env  # noqa: E402
+
+NBGRADER = str(Path(sys.executable).with_name("nbgrader"))
+
+
+def run_nbgrader(cwd: Path, *args: str) -> subprocess.CompletedProcess:
+    """``nbgrader ARGS`` in ``cwd``, as typed in a shell whose PATH starts with the venv's bin."""
+    return subprocess.run([NBGRADER, *args], cwd=cwd, env=nbgrader_env(), capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL, timeout=600)
+
+
+def tree(folder: Path) -> list[str]:
+    return sorted(str(p.relative_to(folder)) for p in folder.rglob("*"))
+
+
+def assert_same_tree(a: Path, b: Path) -> None:
+    assert tree(a) == tree(b)
+    files = [name for name in tree(a) if (a / name).is_file()]
+    _, mismatch, errors = filecmp.cmpfiles(a, b, files, shallow=False)
+    assert not mismatch and not errors, f"differ: {mismatch + errors}"
+
+
+@pytest.fixture(scope="module")
+def released(tmp_path_factory) -> Path:
+    """A course copy after ``nbgrader generate_assignment cnn --force``; returns its release folder."""
+    course = make_course(tmp_path_factory.mktemp("generated") / "course")
+    proc = run_nbgrader(course, "generate_assignment", "cnn", "--force")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return course / "release" / "cnn"
+
+
+# ---- defect 2: nbgrader's own release command makes the whole release -------------------------
+
+@pytest.mark.slow
+def test_generate_assignment_writes_the_whole_release(released):
+    names = tree(released)
+    for expected in ("01_vector_backprop.ipynb", "05_convnet.ipynb", "setup.py", "pyproject.toml",
+                     "requirements.txt", "README.md", "data/digits.npz", "cs_conv/layers.py",
+                     "cs_conv/im2col_cython.pyx", "cs_conv/classifiers/cnn.py"):
+        assert expected in names
+    layers = (released / "cs_conv" / "layers.py").read_text()
+    assert 'raise NotImplementedError("Notebook 02, task 2.1: conv_forward_naive")' in layers
+    assert "### BEGIN SOLUTION" not in layers
+
+
+@pytest.mark.slow
+def test_make_release_and_formgraders_button_give_the_same_folder_as_the_command(released, tmp_path):
+    # make release runs exactly this, from assignments/.
+    by_make = make_course(tmp_path / "make")
+    proc = subprocess.run([sys.executable, "-m", "course_tools.release", "--course", str(by_make)], cwd=COURSE,
+                          env={**nbgrader_env(), "PYTHONPATH": str(REPO)}, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "no leaks found" in proc.stdout
+    assert_same_tree(released, by_make / "release" / "cnn")
+
+    # formgrader's Generate button calls NbGraderAPI.generate_assignment with the server's config.
+    by_button = make_course(tmp_path / "button")
+    script = (
+        "import sys\n"
+        "from traitlets.config.loader import PyFileConfigLoader\n"
+        "from nbgrader.apps.api import NbGraderAPI\n"
+        "from nbgrader.coursedir import CourseDirectory\n"
+        "config = PyFileConfigLoader('nbgrader_config.py', path='.').load_config()\n"
+        "result = NbGraderAPI(CourseDirectory(config=config), config=config).generate_assignment('cnn')\n"
+        "sys.exit(0 if result['success'] else result.get('error', 'failed'))\n")
+    proc = subprocess.run([sys.executable, "-c", script], cwd=by_button, env=nbgrader_env(),
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert_same_tree(released, by_button / "release" / "cnn")
+
+
+@pytest.mark.slow
+def test_a_leaking_source_fails_generate_assignment_and_leaves_no_release(tmp_path):
+    course = make_course(tmp_path / "course")
+    # Solved code in source/cnn: nbgrader would copy it into the release, and over every submission.
+    (course / "source" / "cnn" / "layers.py").write_text((REPO / "cs_conv" / "layers.py").read_text())
+    proc = run_nbgrader(course, "generate_assignment", "cnn", "--force")
+    assert proc.returncode != 0
+    assert "must hold notebooks only" in proc.stderr and "layers.py" in proc.stderr
+    assert not (course / "release" / "cnn").exists()
