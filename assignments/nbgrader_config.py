@@ -31,7 +31,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from course_tools.kernel import SandboxedExecute  # noqa: E402
 from course_tools.nofollow_copy import RefuseLinks, SafeCollect  # noqa: E402
-from course_tools.release import ReleaseFiles  # noqa: E402
+from course_tools.release import NOT_SUBMITTED, ReleaseFiles  # noqa: E402
 from course_tools.sanitise import SanitiseStudentContent  # noqa: E402
 from course_tools.verdicts import (  # noqa: E402
     ApplyVerdicts,
@@ -45,9 +45,9 @@ c = get_config()  # noqa: F821 - provided by traitlets when it loads this file
 
 c.CourseDirectory.root = str(HERE)
 c.CourseDirectory.course_id = "cs-conv"
-# Build products a student may have in their folder: never copied, never graded.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "build", "*.egg-info",
-                            ".pytest_cache", ".hypothesis"]
+# What a student's folder may hold besides their work (a virtual environment, build products, the
+# upload zip): never collected, copied or graded. The release's own nbgrader_config.py says the same.
+c.CourseDirectory.ignore = NOT_SUBMITTED
 
 # Students edit cs_conv/ and submit it beside the notebooks. The source folder holds notebooks only
 # (solved code must never sit there), so nothing would overwrite these anyway; the list makes sure.

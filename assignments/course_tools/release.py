@@ -11,6 +11,8 @@ of a run ``ReleaseFiles`` writes what a student needs beside them:
 1. ``cs_conv/`` from ``autograder.stubs.write_student_copy``: every solution fence becomes its stub;
 2. ``setup.py``, ``pyproject.toml``, ``requirements.txt``, ``README.md``, and the ``data/`` files the
    kit ships;
+3. the student's ``nbgrader_config.py`` (validate runs every cell; submit leaves out ``NOT_SUBMITTED``)
+   and ``collect_submission.py``, which zips what is graded for Gradescope or a learning platform;
 
 and scans them for leaks (``course_tools.leaks``); on every notebook it scans the notebook as nbgrader
 writes it. A finding raises: nbgrader then deletes the release folder and exits with an error.
@@ -39,6 +41,10 @@ ASSIGNMENT = "cnn"
 FILES = Path(__file__).with_name("release_files")
 # Data that is fetched, not shipped: never copied into a release.
 DATA_SKIPPED = ("cifar-10-batches-py", "cifar-10-python.tar.gz")
+# What nbgrader never submits, collects or grades from a student's folder (CourseDirectory.ignore,
+# in the course's config and the student's): environments, build products, caches, the upload zip.
+NOT_SUBMITTED = [".ipynb_checkpoints", "__pycache__", "*.pyc", "feedback", ".venv", "venv", "build", "*.egg-info",
+                 "*.so", "*.pyd", "*.o", "*.c", ".pytest_cache", ".hypothesis", "*.zip"]
 
 
 class ReleaseError(RuntimeError):
@@ -83,13 +89,18 @@ def student_packages(package: Path) -> list[str]:
     return names
 
 
-def write_packaging(release: Path) -> None:
-    """setup.py (the repository's: it only calls cythonize), pyproject.toml, requirements, README."""
+def write_packaging(release: Path, course_id: str) -> None:
+    """setup.py (the repository's: it only calls cythonize), pyproject.toml, requirements, README, the
+    student's nbgrader config and the submission zip script."""
     shutil.copy(REPO / "setup.py", release / "setup.py")
     packages = ", ".join(f'"{name}"' for name in student_packages(REPO / "cs_conv"))
     pyproject = (FILES / "pyproject.toml.in").read_text().replace("@PACKAGES@", packages)
     (release / "pyproject.toml").write_text(pyproject)
-    for name in ("requirements.txt", "README.md"):
+    config = (FILES / "nbgrader_config.py.in").read_text()
+    for key, value in {"@COURSE_ID@": course_id, "@ASSIGNMENT@": release.name, "@IGNORE@": repr(NOT_SUBMITTED)}.items():
+        config = config.replace(key, value)
+    (release / "nbgrader_config.py").write_text(config)
+    for name in ("requirements.txt", "README.md", "collect_submission.py"):
         shutil.copy(FILES / name, release / name)
 
 
@@ -101,7 +112,7 @@ def copy_data(release: Path) -> None:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns(*DATA_SKIPPED, "__pycache__", ".*"))
 
 
-def write_release_files(source: Path, release: Path) -> None:
+def write_release_files(source: Path, release: Path, course_id: str) -> None:
     """Everything of the release but the notebooks: stubbed ``cs_conv``, packaging, ``data/``."""
     stray = [p for p in source.rglob("*")
              if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts]
@@ -110,7 +121,7 @@ def write_release_files(source: Path, release: Path) -> None:
         # submission: solved code must not be here.
         raise ReleaseError(f"{source} must hold notebooks only; found " + ", ".join(map(str, stray)))
     write_student_copy(REPO / "cs_conv", release / "cs_conv")
-    write_packaging(release)
+    write_packaging(release, course_id)
     copy_data(release)
 
 
@@ -139,7 +150,7 @@ class ReleaseFiles(NbGraderPreprocessor):
         if scan is None:
             source = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
             scan = self._scans[release] = LeakScan(source)
-            write_release_files(source, release)
+            write_release_files(source, release, coursedir.course_id)
             findings += scan.folder(release)
         name = resources["nbgrader"]["notebook"] + ".ipynb"
         findings += scan.contents(name, nbformat.writes(nb).encode())
