@@ -172,3 +172,30 @@ def test_collect_submission_zips_exactly_the_graded_files(released, tmp_path):
     shutil.copy(student / "collect_submission.py", tmp_path / "collect_submission.py")
     proc = subprocess.run([sys.executable, "collect_submission.py"], cwd=tmp_path, capture_output=True, text=True)
     assert proc.returncode != 0 and "keep this script in your assignment folder" in proc.stderr
+
+
+# ---- defect 3: validate reports failing code cells -------------------------------------------
+
+@pytest.mark.slow
+def test_validate_on_the_blank_release_lists_the_unfinished_functions(released):
+    proc = run_nbgrader(released, "validate", "01_vector_backprop.ipynb")
+    assert "VALIDATION FAILED" in proc.stdout
+    # Each check cell stops at the first stub it calls (affine_backward's check runs affine_forward first).
+    for task in ("task 1.1: affine_forward", "task 1.3: relu_forward", "task 1.5: softmax_loss"):
+        assert f"NotImplementedError: Notebook 01, {task}" in proc.stdout
+    # Kernels over local sockets: no warning about unencrypted TCP on the student's terminal.
+    assert "without encryption" not in proc.stderr
+
+
+@pytest.mark.slow
+def test_validate_reports_a_failing_visible_check_that_nbgraders_default_misses(released, tmp_path):
+    from course_tools.samples import write_partial
+
+    student = tmp_path / "cnn"
+    write_partial(released, released.parents[1] / "source" / "cnn", student)
+    message = "AssertionError: relu_backward lets nothing through at exactly x = 0"
+    proc = run_nbgrader(student, "validate", "01_vector_backprop.ipynb")
+    assert message in proc.stdout
+    # nbgrader's default (what students had before) looks at graded cells only.
+    proc = run_nbgrader(student, "validate", "01_vector_backprop.ipynb", "--Validator.validate_all=False")
+    assert message not in proc.stdout
