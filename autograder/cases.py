@@ -24,7 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from autograder.student import Answer, Deadline, Student
+from autograder import pace
+from autograder.judge import Fail
+from autograder.student import Answer, Deadline, Student, StudentFailure
 
 SEED_BITS = 64
 
@@ -45,11 +47,25 @@ class Case:
     function: str  # the student function judged: the test name's prefix
     name: str  # the case: the test name after the colon
     points: float
-    run: Callable[[Context], None]
+    body: Callable[[Context], None]
+    setup: str = ""  # the case's parameters and shapes, for its messages: "x (2, 3, 7, 7), conv_param {...}"
+    work: int = 0  # multiply-adds a plain scalar loop does for this case: its time limit scales with them
 
     @property
     def title(self) -> str:
         return f"{self.function}: {self.name}"
+
+    def run(self, ctx: Context) -> None:
+        """Run the case; a failure's message ends with the case's setup, so a student can rebuild it."""
+        try:
+            self.body(ctx)
+        except Fail as fail:
+            raise Fail(self._located(str(fail))) from None
+        except StudentFailure as failure:
+            raise StudentFailure(failure.kind, self._located(failure.message)) from None
+
+    def _located(self, message: str) -> str:
+        return f"{message} [{self.setup}]" if self.setup else message
 
 
 @dataclass(frozen=True)
@@ -80,12 +96,12 @@ class Budget:
     def left(self) -> float:
         return self.ends - time.monotonic()
 
-    def deadline(self, allowed: float, limit: float) -> Deadline:
+    def deadline(self, allowed: float, limit: float, why: str = "") -> Deadline:
         """A request's deadline: ``allowed`` seconds from now (of a ``limit``), or the budget's end if sooner."""
         at = time.monotonic() + allowed
         if self.ends < at:
             return Deadline(self.ends, self.used_up)
-        return Deadline(at, f"limit {limit:g} s")
+        return Deadline(at, f"limit {limit:g} s{why}")
 
 
 class Context:
@@ -93,20 +109,26 @@ class Context:
 
     A case may take ``limit`` seconds of the student's time over all its requests
     (the grader's own work in between, such as references and yardsticks, is not
-    counted), and no request outlives the submission's budget.
+    counted), or ``pace.LOOP_FACTOR`` times what the grader's own plain scalar loops
+    take for the case's ``work`` on this machine now, whichever is longer; no request
+    outlives the submission's budget.
     """
 
-    def __init__(self, student: Student, module: str, case: Case, run_seed: int, limit: float, budget: Budget):
+    def __init__(self, student: Student, module: str, case: Case, run_seed: int, limit: float, budget: Budget,
+                 memo: dict[str, str] | None = None):
         self.student = student
+        self.memo = {} if memo is None else memo  # shared by the cases of one check, e.g. "forward timed out"
         self.module = module
         self.case = case
-        self.limit = limit
+        loops = pace.allowance(case.work)
+        self.limit = float(round(max(limit, loops)))
+        self._why = f", {pace.LOOP_FACTOR:g}x the grader's plain loops on this case" if loops > limit else ""
         self.budget = budget
         self.spent = 0.0
         self.rng = np.random.default_rng(case_seed(run_seed, case.title))
 
     def _deadline(self) -> Deadline:
-        return self.budget.deadline(self.limit - self.spent, self.limit)
+        return self.budget.deadline(self.limit - self.spent, self.limit, self._why)
 
     def call(self, name: str, *args: Any, select: list[tuple[int | str, ...]] | None = None,
              keep: str | None = None, names: dict[str, np.ndarray] | None = None,

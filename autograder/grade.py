@@ -199,6 +199,7 @@ def _run_check(g: Grading, check: Check, student: Student) -> None:
             _fail_all(g, check, reason)
             return
         timeouts = 0
+        memo: dict[str, str] = {}  # what one case learnt that the check's later cases need
         for case in check.cases:
             if g.budget.left() <= 0:
                 _record(g, check, case, _not_run(g))
@@ -208,7 +209,7 @@ def _run_check(g: Grading, check: Check, student: Student) -> None:
                 continue
             message = ""
             try:
-                case.run(Context(student, check.module, case, g.settings.seed, limits.case_seconds, g.budget))
+                case.run(Context(student, check.module, case, g.settings.seed, limits.case_seconds, g.budget, memo))
             except Fail as fail:
                 message = str(fail)
             except StudentFailure as failure:

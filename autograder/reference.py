@@ -304,6 +304,31 @@ def conv_backward_loops(dout: Array, x: Array, w: Array, param: dict) -> tuple[A
     return dxpad[:, :, s.pad[0]:s.pad[0] + H, s.pad[1]:s.pad[1] + W], dw, dout.sum(axis=(0, 2, 3))
 
 
+def conv_backward_scalar_loops(dout: Array, x: Array, w: Array, param: dict) -> tuple[Array, Array, Array]:
+    """The slowest honest backward pass: seven loops and two scalar multiply-adds at the innermost one.
+
+    ``autograder.pace`` times it to set the time limits of the cases (stride and padding only).
+    """
+    s = ConvShape.of(param)
+    N, C, H, W = x.shape
+    F, _, kh, kw = w.shape
+    xpad = _padded(x, (s.pad[0],) * 2, (s.pad[1],) * 2, 0.0)
+    dxpad, dw, db = np.zeros_like(xpad), np.zeros(w.shape), np.zeros(F)
+    for n in range(N):
+        for f in range(F):
+            for i in range(dout.shape[2]):
+                for j in range(dout.shape[3]):
+                    g = dout[n, f, i, j]
+                    db[f] += g
+                    for c in range(C):
+                        for p in range(kh):
+                            for q in range(kw):
+                                r, t = i * s.stride[0] + p, j * s.stride[1] + q
+                                dw[f, c, p, q] += g * xpad[n, c, r, t]
+                                dxpad[n, c, r, t] += g * w[f, c, p, q]
+    return dxpad[:, :, s.pad[0]:s.pad[0] + H, s.pad[1]:s.pad[1] + W], dw, db
+
+
 def pool_forward_loops(x: Array, param: dict, kind: str) -> Array:
     """Max (``kind="max"``) or average pooling without padding, one window at a time."""
     s = PoolShape.of(param)

@@ -122,12 +122,12 @@ def test_cli_grade_writes_gradescope_json(solved_submission, grader_cache, tmp_p
 def test_cli_grade_text_and_json(blank_submission, grader_cache):
     text = run_cli("grade", str(blank_submission), "--only", "softmax_loss", "--cache", str(grader_cache))
     assert text.returncode == 0
-    assert "softmax_loss (task 1.5): 0 / 5" in text.stdout
-    assert "FAIL huge logits: not attempted" in text.stdout
+    assert "softmax_loss (task 1.5): 0 / 6" in text.stdout
+    assert "FAIL confident scores (scale 25): not attempted" in text.stdout
     assert "Sandbox:" in text.stdout
     as_json = json.loads(run_cli("grade", str(blank_submission), "--format", "json", "--only", "softmax_loss",
                                  "--cache", str(grader_cache)).stdout)
-    assert as_json["extra_data"]["max_score"] == 5
+    assert as_json["extra_data"]["max_score"] == 6
     assert as_json["tests"][0]["extra_data"]["function"] == "softmax_loss"
     bad = run_cli("grade", str(blank_submission), "--only", "no_such_function")
     assert bad.returncode == 2 and "no check matches" in bad.stderr

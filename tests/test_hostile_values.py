@@ -106,7 +106,7 @@ def test_a_case_whose_judging_raises_fails_alone(grade_with, solved_submission, 
         ctx.call("relu_forward", np.ones(3))
         float(10**400)  # what judging a huge int loss did before the protocol refused them
 
-    cases = (dataclasses.replace(relu.cases[0], name="judged with an overflow", run=overflowing), *relu.cases)
+    cases = (dataclasses.replace(relu.cases[0], name="judged with an overflow", body=overflowing), *relu.cases)
     monkeypatch.setattr(catalog, "CATALOG", (dataclasses.replace(relu, cases=cases), adam))
     report = grade_with(solved_submission, only=["relu_forward", "adam"])
     assert report.error is None, report.error
@@ -195,7 +195,8 @@ x = x.astype(np.float64)
     assert report.error is None, report.error
     results = case_messages(report, "relu_forward")
     float32 = [case for case in results if "float32" in case]
-    assert float32 and all(results.pop(case) == "out has dtype float64, expected float32" for case in float32)
+    assert float32 and all(results.pop(case).startswith("out has dtype float64, expected float32 [")
+                           for case in float32)
     assert all(message == "" for message in results.values()), results  # float64 cases: judged on their bytes
     assert by_function(report)["adam"][0] == by_function(report)["adam"][1]
 

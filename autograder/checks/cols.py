@@ -7,6 +7,8 @@ in the kit's documented layout (see ``cs_conv/im2col.py``)::
     cols[n, (c*HH + kh)*WW + kw, i*W_out + j] = xpad[n, c, i*S_h + kh*D_h, j*S_w + kw*D_w]
 
 im2col copies values, so it must match exactly; col2im adds them up (its adjoint).
+Tests keep the wrappers' names (``im2col_cython: ...``); every message names the kernel
+as the notebook does (``im2col_kernel (task 4.1), called through im2col_cython``).
 The rectangular cases are there for CS231n's old bug of using the field height
 where the width belongs.
 """
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from autograder import expect, judge, reference
+from autograder import expect, hints, judge, reference
 from autograder.cases import Case, Check, Context, traceable
 
 MODULE = "cs_conv.im2col_cython"
@@ -43,6 +45,12 @@ class ColsGeometry:
         tail = (self.dilation,) if self.dilation != 1 else ()
         return (*self.kernel, self.pad, self.stride, *tail)
 
+    def setup(self, kernel: str, call: str) -> str:
+        """The case in the notebook's terms: the kernel the student wrote and the wrapper it was called through."""
+        dtype = f", {np.dtype(self.dtype).name}" if self.dtype != np.float64 else ""
+        return (f"{kernel}, called through {call}: x {self.x}, kernel {self.kernel}, pad {self.pad}, "
+                f"stride {self.stride}, dilation {self.dilation}{dtype}")
+
 
 GEOMETRIES = (
     ColsGeometry("tiny 1x1x4x4 input, 2x2 kernel, stride 2", (1, 1, 4, 4), (2, 2), 0, 2, tiny=True),
@@ -65,9 +73,10 @@ def im2col_case(g: ColsGeometry) -> Case:
         x: np.ndarray = (traceable(g.x) if g.tiny else ctx.rng.standard_normal(g.x)).astype(g.dtype)
         expected = reference.im2col(x, *g.kernel, g.param)
         answer = ctx.call("im2col_cython", x, *g.args(), names={"x": x})
-        got = judge.array(answer.value, "cols", expected.shape, g.dtype)
-        expect.finish([judge.close(got, expected, "cols", judge.EXACT)], answer.mutated)
-    return Case("im2col_cython", g.name, 1, run)
+        hint = hints.im2col(x, *g.kernel, g.param, expected, judge.EXACT)
+        expect.finish(expect.judged({"cols": answer.value}, {"cols": expected}, g.dtype, judge.EXACT, hint),
+                      answer.mutated)
+    return Case("im2col_cython", g.name, 1, run, g.setup("im2col_kernel (task 4.1)", "im2col_cython"))
 
 
 def col2im_case(g: ColsGeometry) -> Case:
@@ -76,9 +85,10 @@ def col2im_case(g: ColsGeometry) -> Case:
         cols: np.ndarray = (traceable(shape) if g.tiny else ctx.rng.standard_normal(shape)).astype(g.dtype)
         expected = reference.col2im(cols, g.x, *g.kernel, g.param)
         answer = ctx.call("col2im_cython", cols, *g.x, *g.args(), names={"cols": cols})
-        got = judge.array(answer.value, "dx", g.x, g.dtype)
-        expect.finish([judge.close(got, expected, "dx", judge.tolerance_for(g.dtype))], answer.mutated)
-    return Case("col2im_cython", g.name, 1, run)
+        tol = judge.tolerance_for(g.dtype)
+        hint = hints.col2im(cols, g.x, *g.kernel, g.param, expected, tol)
+        expect.finish(expect.judged({"dx": answer.value}, {"dx": expected}, g.dtype, tol, hint), answer.mutated)
+    return Case("col2im_cython", g.name, 1, run, g.setup("col2im_kernel (task 4.2)", "col2im_cython"))
 
 
 CHECKS = (

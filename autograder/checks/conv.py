@@ -4,6 +4,12 @@ One table of geometries serves both pairs, so the fast layers face every edge ca
 the loops do. Gradients are the grader's own centred differences of its reference
 convolution (linear in each input, so a step of 1e-3 is exact up to rounding),
 except on the larger case, which uses the reference's analytic backward pass.
+A backward case runs the student's own forward pass first and judges the backward
+pass on that forward's cache when the forward passes (``expect.cache_for``).
+
+Every geometry is one the notebooks teach and check visibly; the ones beyond CS231n's
+semantics (pairs, dilation, groups, float32, integer input) are the kit's documented
+extensions.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder import expect, judge, reference
+from autograder import expect, hints, judge, pace, reference
 from autograder.cases import Case, Context, traceable
 from autograder.numeric import numeric_gradient
 
@@ -38,9 +44,14 @@ GEOMETRIES = (
     ConvGeometry("stride 1, pad 1", (2, 3, 5, 5), (4, 3, 3, 3), {"stride": 1, "pad": 1}),
     ConvGeometry("stride 2, pad 0", (2, 3, 7, 7), (3, 3, 3, 3), {"stride": 2, "pad": 0}),
     ConvGeometry("stride 3, pad 2", (2, 2, 8, 8), (3, 2, 3, 3), {"stride": 3, "pad": 2}),
+    ConvGeometry("stride 2 on a 6x8 input (sizes round down)", (2, 3, 6, 8), (2, 3, 3, 3),
+                 {"stride": 2, "pad": 0}),
     ConvGeometry("rectangular input and kernel", (2, 2, 6, 9), (3, 2, 2, 4), {"stride": 1, "pad": 1}),
+    ConvGeometry("rectangular 3x2 kernel, stride 2, on an 8x6 input", (2, 2, 8, 6), (2, 2, 3, 2),
+                 {"stride": 2, "pad": 1}),
     ConvGeometry("per-axis stride (2, 1) and pad (0, 2)", (1, 2, 7, 5), (2, 2, 3, 2),
                  {"stride": (2, 1), "pad": (0, 2)}),
+    ConvGeometry("per-axis stride (1, 2)", (2, 2, 5, 8), (2, 2, 3, 3), {"stride": (1, 2), "pad": 1}),
     ConvGeometry("batch 1, one channel", (1, 1, 6, 6), (2, 1, 3, 3), {"stride": 1, "pad": 1}),
     ConvGeometry("1x1 kernel", (2, 4, 5, 5), (3, 4, 1, 1), {"stride": 1, "pad": 0}),
     ConvGeometry("dilation 2", (2, 2, 7, 7), (2, 2, 3, 3), {"stride": 1, "pad": 2, "dilation": 2}),
@@ -67,19 +78,32 @@ def conv_inputs(ctx: Context, g: ConvGeometry) -> tuple[np.ndarray, np.ndarray, 
     return x, w.astype(g.dtype), b.astype(g.dtype)
 
 
+def setup(g: ConvGeometry) -> str:
+    return f"x {g.x}, w {g.w}, conv_param {g.param}" + (f", {np.dtype(g.dtype).name}" if g.dtype != np.float64 else "")
+
+
+def forward_work(g: ConvGeometry) -> int:
+    out = reference.conv_forward(np.zeros(g.x), np.zeros(g.w), np.zeros(g.w[0]), g.param).shape
+    return pace.conv_work(g.x, g.w, out, backward=False)
+
+
 def forward_case(function: str, g: ConvGeometry) -> Case:
     def run(ctx: Context) -> None:
         x, w, b = conv_inputs(ctx, g)
-        expect.forward(ctx, function, (x, w, b, g.param), {"x": x, "w": w, "b": b},
-                       reference.conv_forward(x, w, b, g.param), judge.float_dtype(x.dtype))
-    return Case(function, g.name, 1, run)
+        expected = reference.conv_forward(x, w, b, g.param)
+        dtype = judge.float_dtype(x.dtype)
+        expect.forward(ctx, function, (x, w, b, g.param), {"x": x, "w": w, "b": b}, expected, dtype,
+                       hint=hints.conv_forward(x, w, b, g.param, expected, judge.tolerance_for(dtype)))
+    return Case(function, g.name, 1, run, setup(g), forward_work(g))
 
 
 def backward_case(function: str, g: ConvGeometry) -> Case:
+    forward_name = function.replace("backward", "forward")
+
     def run(ctx: Context) -> None:
         x, w, b = conv_inputs(ctx, g)
-        out_shape = reference.conv_forward(x, w, b, g.param).shape
-        dout: np.ndarray = traceable(out_shape, 0.1, -0.5) if g.tiny else ctx.rng.standard_normal(out_shape)
+        out = reference.conv_forward(x, w, b, g.param)
+        dout: np.ndarray = traceable(out.shape, 0.1, -0.5) if g.tiny else ctx.rng.standard_normal(out.shape)
         dout = dout.astype(g.dtype)
         if g.large:
             dx, dw, db = reference.conv_backward(dout, x, w, g.param)
@@ -87,11 +111,14 @@ def backward_case(function: str, g: ConvGeometry) -> Case:
             dx = numeric_gradient(lambda v: reference.conv_forward(v, w, b, g.param), x, dout, STEP)
             dw = numeric_gradient(lambda v: reference.conv_forward(x, v, b, g.param), w, dout, STEP)
             db = numeric_gradient(lambda v: reference.conv_forward(x, w, v, g.param), b, dout, STEP)
-        # The cache is the documented (x, w, b, conv_param), built here, so a broken
-        # forward pass does not cost the backward pass its points.
-        expect.gradients(ctx, function, (dout, (x, w, b, g.param)), {"dout": dout, "x": x, "w": w, "b": b},
-                         {"dx": dx, "dw": dw, "db": db}, g.dtype)
-    return Case(function, g.name, 1, run)
+        expected = {"dx": dx, "dw": dw, "db": db}
+        cache = expect.cache_for(ctx, forward_name, (x, w, b, g.param), {"x": x, "w": w, "b": b}, out, g.dtype,
+                                 (x, w, b, g.param), "(x, w, b, conv_param)")
+        tol = judge.tolerance_for(g.dtype)
+        expect.gradients(ctx, function, (dout,), {"dout": dout, "x": x, "w": w, "b": b}, expected, g.dtype,
+                         cache=cache, hint=hints.conv_backward(dout, x, w, g.param, expected, tol))
+    out = reference.conv_forward(np.zeros(g.x), np.zeros(g.w), np.zeros(g.w[0]), g.param).shape
+    return Case(function, g.name, 1, run, setup(g), forward_work(g) + pace.conv_work(g.x, g.w, out, backward=True))
 
 
 def forward_cases(function: str) -> tuple[Case, ...]:

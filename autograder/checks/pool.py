@@ -4,7 +4,11 @@ Inputs for max pooling are distinct values at least 0.05 apart, so no window tie
 and the max-pool function is linear within the numeric step; the ``tied maxima``
 case is the one exception, judged by the first-maximum rule with the reference's
 analytic gradient. ``pad 1`` feeds all-negative inputs, so padding that is allowed
-to win (zeros instead of -inf) shows.
+to win (zeros instead of -inf) shows. The rectangular windows come with a scalar
+stride on their own (CS231n's semantics) and with a per-axis stride (the kit's
+extension) in a case of their own, so a CS231n-style layer shows its real bugs there.
+A backward case judges on the student's own forward's cache when that forward passes
+(``expect.cache_for``).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder import expect, judge, reference
+from autograder import expect, hints, judge, pace, reference
 from autograder.cases import Case, Context, distinct, traceable
 from autograder.numeric import numeric_gradient
 
@@ -30,6 +34,7 @@ class PoolGeometry:
     tiny: bool = False
     negative: bool = False  # every input below zero
     ties: bool = False  # small integers, so windows tie (max-pool backward only)
+    peaks: bool = False  # the cells windows share hold the largest values, so windows share their maximum
     large: bool = False
     x_dtype: type | None = None  # integer input (forward only)
 
@@ -38,11 +43,16 @@ def window(h: int, w: int, **more: Any) -> dict[str, Any]:
     return {"pool_height": h, "pool_width": w, **more}
 
 
+# Every x shape appears once (with its dtype), so no case can be answered by remembering another's.
 GEOMETRIES = (
     PoolGeometry("tiny 4x4 input, 2x2 windows, stride 2", (1, 1, 4, 4), window(2, 2, stride=2), tiny=True),
     PoolGeometry("overlapping 3x3 windows, stride 2", (2, 2, 7, 7), window(3, 3, stride=2)),
     PoolGeometry("overlapping 2x2 windows, stride 1", (1, 2, 5, 5), window(2, 2, stride=1)),
-    PoolGeometry("rectangular 2x3 windows on a 6x9 input", (2, 2, 6, 9), window(2, 3, stride=(2, 3))),
+    PoolGeometry("overlapping 3x3 windows share their maxima", (1, 3, 7, 7), window(3, 3, stride=2), peaks=True),
+    PoolGeometry("rectangular 2x3 windows, stride 2, on a 6x9 input", (2, 3, 6, 9), window(2, 3, stride=2)),
+    PoolGeometry("rectangular 3x2 windows, stride 2, on an 8x6 input", (2, 2, 8, 6), window(3, 2, stride=2)),
+    PoolGeometry("2x2 windows, stride 2, on a 7x7 input (floor)", (2, 1, 7, 7), window(2, 2, stride=2)),
+    PoolGeometry("per-axis stride (2, 3), 2x3 windows on a 6x9 input", (2, 2, 6, 9), window(2, 3, stride=(2, 3))),
     PoolGeometry("pad 1, negative inputs", (2, 2, 5, 5), window(3, 3, stride=2, pad=1), negative=True),
     PoolGeometry("ceil_mode", (1, 2, 7, 7), window(2, 2, stride=2, ceil_mode=True)),
     PoolGeometry("ceil_mode with pad 1", (1, 2, 8, 8), window(3, 3, stride=2, pad=1, ceil_mode=True),
@@ -64,6 +74,10 @@ def pool_input(ctx: Context, g: PoolGeometry) -> np.ndarray:
         x = distinct(ctx.rng, g.x)
         if g.negative:
             x = x - x.max() - 0.5
+        if g.peaks:  # with 3x3 windows at stride 2, cells (2k, 2l) sit in four windows: lift them above the rest
+            shared = np.zeros(g.x[2:], dtype=bool)
+            shared[2:-1:2, 2:-1:2] = True
+            x = np.where(shared, x + 2 * np.abs(x).max() + 1, x)
     if g.x_dtype is not None:
         return ctx.rng.integers(-5, 6, size=g.x).astype(g.x_dtype)
     return x.astype(g.dtype)
@@ -75,29 +89,50 @@ REFERENCES = {
 }
 
 
+HINTS = {"max": (hints.max_pool_forward, hints.max_pool_backward),
+         "avg": (hints.avg_pool_forward, hints.avg_pool_backward)}
+
+
+def setup(g: PoolGeometry) -> str:
+    return f"x {g.x}, pool_param {g.param}" + (f", {np.dtype(g.dtype).name}" if g.dtype != np.float64 else "")
+
+
+def work(g: PoolGeometry) -> int:
+    out = reference.max_pool_forward(np.zeros(g.x), g.param).shape
+    return pace.pool_work(out, (g.param["pool_height"], g.param["pool_width"]))
+
+
 def forward_case(function: str, kind: str, g: PoolGeometry) -> Case:
     def run(ctx: Context) -> None:
         x = pool_input(ctx, g)
         expected = REFERENCES[kind][0](x, g.param)
         # Max pooling copies values: float32 results must be exact.
-        tol = judge.EXACT if kind == "max" else None
-        expect.forward(ctx, function, (x, g.param), {"x": x}, expected, judge.float_dtype(x.dtype), tol)
-    return Case(function, g.name, 1, run)
+        dtype = judge.float_dtype(x.dtype)
+        tol = judge.EXACT if kind == "max" else judge.tolerance_for(dtype)
+        expect.forward(ctx, function, (x, g.param), {"x": x}, expected, dtype, tol,
+                       hint=HINTS[kind][0](x, g.param, expected, tol))
+    return Case(function, g.name, 1, run, setup(g), work(g))
 
 
 def backward_case(function: str, kind: str, g: PoolGeometry) -> Case:
+    forward_name = function.replace("backward", "forward")
+
     def run(ctx: Context) -> None:
         forward, backward = REFERENCES[kind]
         x = pool_input(ctx, g)
-        out_shape = forward(x, g.param).shape
-        dout: np.ndarray = traceable(out_shape, 0.1, 1.0) if g.tiny else ctx.rng.standard_normal(out_shape)
+        out = forward(x, g.param)
+        dout: np.ndarray = traceable(out.shape, 0.1, 1.0) if g.tiny else ctx.rng.standard_normal(out.shape)
         dout = dout.astype(g.dtype)
         if g.large or g.ties:
             dx = backward(dout, x, g.param)
         else:
             dx = numeric_gradient(lambda v: forward(v, g.param), x, dout, STEP)
-        expect.gradients(ctx, function, (dout, (x, g.param)), {"dout": dout, "x": x}, {"dx": dx}, g.dtype)
-    return Case(function, g.name, 1, run)
+        cache = expect.cache_for(ctx, forward_name, (x, g.param), {"x": x}, out, g.dtype, (x, g.param),
+                                 "(x, pool_param)", judge.EXACT if kind == "max" else None)
+        tol = judge.tolerance_for(g.dtype)
+        expect.gradients(ctx, function, (dout,), {"dout": dout, "x": x}, {"dx": dx}, g.dtype, cache=cache,
+                         hint=HINTS[kind][1](dout, x, g.param, dx, tol))
+    return Case(function, g.name, 1, run, setup(g), 2 * work(g))
 
 
 def forward_cases(function: str, kind: str) -> tuple[Case, ...]:
