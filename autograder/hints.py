@@ -146,6 +146,17 @@ def _conv_back_at(dout: np.ndarray, x: np.ndarray, w: np.ndarray, pad: tuple[int
     return {"dx": dxpad[:, :, pad[0]:pad[0] + H, pad[1]:pad[1] + W], "dw": dw}
 
 
+def _swapped_strides(stride: tuple[int, int], outputs: Callable[[tuple[int, int]], Arrays]) -> list[Mistake]:
+    """One axis's stride used for both (before "stride 1", which they equal when the other stride is 1)."""
+    sh, sw = stride
+    if sh == sw:
+        return []
+    return [Mistake("the width stride is taken from the height: column j starts at j * stride[1]",
+                    lambda: outputs((sh, sh))),
+            Mistake("the height stride is taken from the width: row i starts at i * stride[0]",
+                    lambda: outputs((sw, sw)))]
+
+
 def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, param: dict, expected: np.ndarray,
                  tol: Tolerance) -> Hint:
     s = ConvShape.of(param)
@@ -160,12 +171,9 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, param: dict, expec
     ]
     if _plain(param):
         mistakes += [
+            *_swapped_strides(s.stride, lambda steps: {"out": _conv_at(x, w, b, s.pad, out, steps)}),
             Mistake("matches windows at stride 1: output cell (i, j) starts at row i*stride, column j*stride",
                     lambda: {"out": _conv_at(x, w, b, s.pad, out, (1, 1))}),
-            Mistake("the width stride is taken from the height: column j starts at j * stride[1]",
-                    lambda: {"out": _conv_at(x, w, b, s.pad, out, (sh, sh))}),
-            Mistake("the height stride is taken from the width: row i starts at i * stride[0]",
-                    lambda: {"out": _conv_at(x, w, b, s.pad, out, (sw, sw))}),
         ]
     H, W = x.shape[2:]
     kh, kw = (s.dilation[0] * (w.shape[2] - 1) + 1, s.dilation[1] * (w.shape[3] - 1) + 1)
@@ -177,7 +185,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, param: dict, expec
 def conv_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray, param: dict, expected: Arrays,
                   tol: Tolerance) -> Hint:
     s = ConvShape.of(param)
-    (sh, sw), (ph, pw) = s.stride, s.pad
+    ph, pw = s.pad
     N, C, H, W = x.shape
     mistakes = [
         Mistake("db holds one image's gradient, not the sum over the batch",
@@ -192,12 +200,9 @@ def conv_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray, param: dict, e
         mistakes += [
             Mistake(f"dx is {OVERLAP}", lambda: {"dx": _conv_back_at(d, x, w, s.pad, s.stride, True)["dx"]}),
             Mistake(f"dw is {OVERLAP}", lambda: {"dw": _conv_back_at(d, x, w, s.pad, s.stride, True)["dw"]}),
+            *_swapped_strides(s.stride, lambda steps: _conv_back_at(d, x, w, s.pad, steps)),
             Mistake("matches windows at stride 1 in the backward pass: window (i, j) starts at row i*stride, "
                     "column j*stride", lambda: _conv_back_at(d, x, w, s.pad, (1, 1))),
-            Mistake("the width stride is taken from the height: column j starts at j * stride[1]",
-                    lambda: _conv_back_at(d, x, w, s.pad, (sh, sh))),
-            Mistake("the height stride is taken from the width: row i starts at i * stride[0]",
-                    lambda: _conv_back_at(d, x, w, s.pad, (sw, sw))),
             Mistake("dx matches the kernel flipped: the forward pass is a cross-correlation, so dx adds "
                     "dout * w[f] with w as it is", lambda: {"dx": _conv_back_at(d, x, w[:, :, ::-1, ::-1],
                                                                                   s.pad, s.stride)["dx"]}),
@@ -415,7 +420,10 @@ def affine_backward(dout: np.ndarray, x: np.ndarray, expected: Arrays, tol: Tole
 def softmax_loss(x: np.ndarray, y: np.ndarray, expected: Arrays, tol: Tolerance) -> Hint:
     n = x.shape[0]
     loss, dx = expected["loss"], expected["dx"]
-    right_class = (dx * n)[np.arange(n), y] + 1.0  # the probability of each example's right class
+    scores = np.asarray(x, np.float64)
+    top = scores.max(axis=1)
+    log_z = top + np.log(np.exp(scores - top[:, None]).sum(axis=1))
+    right_class = np.exp(scores[np.arange(n), y] - log_z)  # each example's right class's probability
     capped = "the loss is capped: log(p + eps) or a clipped p keeps it below -log(eps), and confident wrong " \
              "scores need more (log p = s - max - log(sum(exp(s - max))))"
     values = hint([
