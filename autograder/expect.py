@@ -109,7 +109,12 @@ def gradients(ctx: Context, function: str, args: tuple[Any, ...], names: dict[st
     """
     if cache is not None:
         args = (args[0], cache.sent)
-    answer = ctx.call(function, *args, names=names, on=on)
+    try:
+        answer = ctx.call(function, *args, names=names, on=on)
+    except StudentFailure as failure:
+        if cache is None:
+            raise
+        raise StudentFailure(failure.kind, f"{failure.message} ({cache.says})") from None
     try:
         labels = list(expected)
         parts = (answer.value,) if len(labels) == 1 else judge.unpack(answer.value, labels)

@@ -44,6 +44,12 @@ def check_close(got, expected, what, tol=1e-7, hint=""):
                          initial=0.0))
     assert error < tol, f"{what}: relative error {error:.1e} is above {tol:.0e}. {hint}"
     print(f"ok  {what} (relative error {error:.1e})")
+
+
+def check_not_like(got, wrong, mistake):
+    """Stop with `mistake` when `got` is exactly what that mistake gives (`wrong`)."""
+    got, wrong = np.asarray(got, dtype=float), np.asarray(wrong, dtype=float)
+    assert not (got.shape == wrong.shape and np.allclose(got, wrong, rtol=1e-9, atol=1e-12)), mistake
 '''
 
 HOW_TO_WORK = """
@@ -54,6 +60,10 @@ Until you complete a task its checks stop with `NotImplementedError` naming the 
 Cells marked *Autograded* are scored after you submit by the course's autograder, which runs its own,
 more thorough tests on your `cs_conv` in a sandbox; the visible checks are a preview, not the grade.
 *Question* cells are read by a person: answer in the cell below each one.
+
+**Time.** The autograder gives each of its cases at least 20 seconds, or 20 times what its own plain
+seven-loop version of the layer takes on the same machine at that moment, whichever is longer: a
+correct loop, however naive, passes even on a busy machine; only code that runs away times out.
 """
 
 

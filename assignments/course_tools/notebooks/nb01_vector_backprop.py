@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
+import numpy as np
+from cs_conv.layers import softmax_loss
+
 from course_tools.cells import NotebookBuilder
 from course_tools.notebooks.common import open_notebook
 
 NAME = "01_vector_backprop"
+
+
+
+def _confident_loss() -> str:
+    """The loss of the notebook's confident scores (scale 25, as a trained classifier gives them): two
+    right classes get probabilities below 1e-13, so a loss capped by log(p + eps) shows."""
+    scores = 25.0 * np.sin(np.arange(60.0) * 1.3).reshape(6, 10)
+    loss, _ = softmax_loss(scores, np.arange(6) % 10)
+    return repr(float(loss))
 
 
 def build():
@@ -272,6 +284,8 @@ from cs_conv.layers import relu_backward, relu_forward
 x = np.array([1.0, -2.0, 3.0, -1.0])
 z, cache = relu_forward(x)
 check_close(z, [1, 0, 3, 0], "relu_forward on the lecture's x")
+assert np.array_equal(x, [1.0, -2.0, 3.0, -1.0]), \\
+    "relu_forward modified its input x: compute a new array (np.maximum), never x[x < 0] = 0"
 maps = np.arange(-12.0, 12.0).reshape(2, 3, 2, 2)
 check_close(relu_forward(maps)[0], np.maximum(maps, 0), "relu_forward keeps any shape (2, 3, 2, 2)")
 """)
@@ -310,6 +324,9 @@ Two things to get right:
 * **Stability.** $e^{1000}$ overflows. Subtract each row's maximum first: softmax is unchanged by adding
   a constant to a row, and every exponent becomes $\le 0$.
 * **The mean.** The loss averages over the $N$ examples, so the gradient carries the $1/N$ too.
+* **Confidence.** A trained network's scores differ by tens (the check below uses scale 25), so the right
+  class's probability can be $10^{-20}$ or less. Take the log of the probability as it is: `log(p + 1e-13)`
+  or a clipped `p` would cap each example's loss near 30.
 
 A sanity check to remember: with all scores equal, every class has probability $1/C$, so $L = \ln C$.
 """)
@@ -326,11 +343,21 @@ loss, dx = softmax_loss(scores, labels)
 check_close(dx, eval_numerical_gradient(lambda s: softmax_loss(s, labels)[0], scores.copy()),
             "softmax_loss gradient against centred differences", hint="did you divide dx by N?")
 
+scores_before = scores.copy()
 big_loss, big_dx = softmax_loss(scores + 1000.0, labels)
 assert np.isfinite(big_loss) and np.all(np.isfinite(big_dx)), \\
     "scores near 1000 overflow exp(): subtract each row's maximum before exponentiating"
 check_close(big_loss, loss, "softmax_loss is unchanged when every score grows by 1000")
-""")
+assert np.array_equal(scores, scores_before), "softmax_loss modified its input x (x -= max changes the caller's array)"
+
+# Confident scores (scale 25): some right classes get a probability far below 1e-13.
+confident = 25.0 * np.sin(np.arange(60.0) * 1.3).reshape(6, 10)
+loss, dx = softmax_loss(confident, np.arange(6) % 10)
+check_close(loss, {CONFIDENT}, "softmax_loss on confident scores (scale 25)",
+            hint="the loss must grow without limit as p shrinks: no log(p + eps), no clipping of p")
+check_close(dx, eval_numerical_gradient(lambda s: softmax_loss(s, np.arange(6) % 10)[0], confident.copy()),
+            "softmax_loss gradient on confident scores", tol=1e-6)
+""".replace("{CONFIDENT}", _confident_loss()))
     nb.autograded("softmax_loss", 4)
 
     nb.md(r"""

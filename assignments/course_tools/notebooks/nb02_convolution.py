@@ -38,9 +38,11 @@ LECTURE_MAPS = """np.array([
 ])"""
 
 
-def _expected_conv(x_shape, w_shape, conv_param, x_phase=0.0, w_phase=1.0) -> str:
+def _expected_conv(x_shape, w_shape, conv_param, x_phase=0.0, w_phase=1.0, flip=False) -> str:
+    """The solved layer's output on the notebook's inputs; ``flip``: what a flipped kernel gives instead."""
     x = sin_array(*x_shape, phase=x_phase)
     w = sin_array(*w_shape, phase=w_phase)
+    w = w[:, :, ::-1, ::-1] if flip else w
     b = np.linspace(-0.5, 0.5, w_shape[0]) if w_shape[0] > 1 else np.array([0.25])
     out, _ = conv_forward_naive(x, w, b, conv_param)
     return array_literal(out)
@@ -151,6 +153,8 @@ from cs_conv.layers import conv_forward_naive
 x = np.arange(9.0).reshape(1, 1, 3, 3)          # N = 1, C = 1, H = W = 3
 w = np.arange(4.0).reshape(1, 1, 2, 2)          # F = 1, HH = WW = 2
 out, _ = conv_forward_naive(x, w, np.zeros(1), {{"stride": 1, "pad": 0}})
+check_not_like(out[0, 0], [[5, 11], [23, 29]], "conv_forward_naive matches a convolution with the kernel "
+               "flipped: this layer is a cross-correlation, use w[f] as it is")
 check_close(out[0, 0], [[19, 25], [37, 43]], "conv_forward_naive on the exercise")
 
 out, _ = conv_forward_naive(x, w, np.zeros(1), {{"stride": 1, "pad": 1}})
@@ -162,6 +166,14 @@ out, _ = conv_forward_naive(x5, np.ones((1, 1, 3, 3)), np.array([1.0]), {{"strid
 check_close(out[0, 0], [[55, 73], [145, 163]], "conv_forward_naive with stride 2 and a bias of 1",
             hint="output cell (i, j) starts at row i*S, column j*S")
 
+# A stride per axis, (1, 2): rows step by 1, columns by 2 (stride and pad may each be a pair).
+x58 = np.sin(np.arange(80.0)).reshape(1, 2, 5, 8)
+w58 = np.sin(np.arange(36.0) + 1.0).reshape(2, 2, 3, 3)
+out, _ = conv_forward_naive(x58, w58, np.linspace(-0.5, 0.5, 2), {{"stride": (1, 2), "pad": 1}})
+check_close(out, {_expected_conv((1, 2, 5, 8), (2, 2, 3, 3), {"stride": (1, 2), "pad": 1})},
+            "conv_forward_naive with stride (1, 2)",
+            hint="column j starts at j * stride[1]: is the width stride taken from the height?")
+
 # Two images, three channels, three filters, stride 2, pad 1: inputs from np.sin, expected values
 # computed once from the course's reference implementation.
 x = np.sin(np.arange(96.0)).reshape(2, 3, 4, 4)
@@ -170,6 +182,8 @@ b = np.linspace(-0.5, 0.5, 3)
 x_before, w_before = x.copy(), w.copy()
 out, _ = conv_forward_naive(x, w, b, {{"stride": 2, "pad": 1}})
 correct_out = {_expected_conv((2, 3, 4, 4), (3, 3, 3, 3), {"stride": 2, "pad": 1})}
+check_not_like(out, {_expected_conv((2, 3, 4, 4), (3, 3, 3, 3), {"stride": 2, "pad": 1}, flip=True)},
+               "conv_forward_naive matches a convolution with the kernel flipped: use w[f] as it is")
 check_close(out, correct_out, "conv_forward_naive, N=2, C=3, F=3, stride 2, pad 1",
             hint="each filter sums over all C channels; the bias is per filter")
 assert np.array_equal(x, x_before) and np.array_equal(w, w_before), "conv_forward_naive must not modify x or w"
@@ -437,7 +451,8 @@ da, dw, db = conv_backward_naive(only_z11, cache)
 check_close(dw[0, 0], a[0, 0, 0:3, 0:3], "dL/dw for dL/dz = [[1, 0], [0, 0]] is the first window")
 expected_da = np.zeros((5, 5))
 expected_da[0:3, 0:3] = w[0, 0]
-check_close(da[0, 0], expected_da, "dL/da for dL/dz = [[1, 0], [0, 0]] is w on the first window")
+check_close(da[0, 0], expected_da, "dL/da for dL/dz = [[1, 0], [0, 0]] is w on the first window",
+            hint="if only the cells the windows share are wrong: accumulate with += into dxpad, not =")
 
 ones = np.ones((1, 1, 2, 2))
 da, dw, db = conv_backward_naive(ones, cache)
@@ -462,7 +477,9 @@ exercise padding, stride, a rectangular kernel, dilation and groups.
 cases = [
     ("stride 1, pad 1", (2, 3, 5, 5), (4, 3, 3, 3), {"stride": 1, "pad": 1}),
     ("stride 2, pad 0", (1, 2, 7, 7), (3, 2, 3, 3), {"stride": 2, "pad": 0}),
+    ("stride 2 on 6x8, sizes round down", (1, 2, 6, 8), (2, 2, 3, 3), {"stride": 2, "pad": 0}),
     ("rectangular 2x3 kernel, pad (1, 0)", (2, 2, 5, 6), (2, 2, 2, 3), {"stride": 1, "pad": (1, 0)}),
+    ("stride (1, 2)", (1, 2, 5, 8), (2, 2, 3, 3), {"stride": (1, 2), "pad": 1}),
     ("dilation 2", (1, 2, 7, 7), (2, 2, 3, 3), {"stride": 1, "pad": 1, "dilation": 2}),
     ("groups 2", (1, 4, 5, 5), (4, 2, 3, 3), {"stride": 1, "pad": 1, "groups": 2}),
 ]

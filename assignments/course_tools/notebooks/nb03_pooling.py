@@ -35,6 +35,7 @@ centre = np.array([[1, -1, 1], [-1, 1, -1], [1, -1, 1]], dtype=float)
 features = np.stack([diagonal, centre, diagonal[:, ::-1]])[:, None] / 9     # (3, 1, 3, 3)
 '''
 
+_TALL = {"pool_height": 3, "pool_width": 2, "stride": 2}
 _MIXED = {"pool_height": 3, "pool_width": 2, "stride": (2, 1)}
 _CEIL = {"pool_height": 2, "pool_width": 2, "stride": 2, "ceil_mode": True}
 
@@ -129,6 +130,13 @@ from cs_conv.layers import avg_pool_forward_naive, max_pool_forward_naive
 pool = {{"pool_height": 2, "pool_width": 2, "stride": 2}}
 out, _ = max_pool_forward_naive(table[None, None], pool)
 check_close(out[0, 0], max_table, "max_pool_forward_naive on the lecture's table")
+
+# A 3x2 window, stride 2, on an 8x6 input: H_out = (8 - 3) // 2 + 1 = 3 (rounded down), W_out = 3.
+tall = np.sin(np.arange(2 * 8 * 6.0)).reshape(1, 2, 8, 6)
+out, _ = max_pool_forward_naive(tall, {_TALL!r})
+correct_out = {_expected(max_pool_forward_naive, (1, 2, 8, 6), _TALL)}
+check_close(out, correct_out, "max_pool_forward_naive, 3x2 window, stride 2, on an 8x6 input",
+            hint="the height uses pool_height and the width pool_width; sizes round down")
 
 # Two images, two channels, a 3x2 window with strides (2, 1): expected values from the reference.
 x = np.sin(np.arange(2 * 2 * 7 * 6.0)).reshape(2, 2, 7, 6)
@@ -306,6 +314,14 @@ dx = max_pool_backward_naive(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache)
 expected = np.zeros((5, 5))
 expected[2, 2], expected[2, 4], expected[4, 2], expected[4, 4] = 1, 2, 3, 4
 check_close(dx[0, 0], expected, "overlapping max-pool windows on a[i, j] = 10 i + j")
+
+# Now the centre, a[2, 2], is the maximum of all four windows: it collects all four gradients.
+peak = a.copy()
+peak[0, 0, 2, 2] = 100.0
+out, cache = max_pool_forward_naive(peak, overlap)
+dx = max_pool_backward_naive(np.array([[[[1.0, 2.0], [3.0, 4.0]]]]), cache)
+check_close(dx[0, 0, 2, 2], 1 + 2 + 3 + 4, "four overlapping windows that share their maximum add up there",
+            hint="right where windows do not overlap, wrong where they do: overlapping gradients add up (+=, not =)")
 
 x = np.sin(np.arange(2 * 2 * 7 * 6.0) * 1.7).reshape(2, 2, 7, 6)     # distinct values: no ties
 for name, pool_param in [("2x2 stride 2", pool), ("3x2 stride (2, 1)", {"pool_height": 3, "pool_width": 2, "stride": (2, 1)}),

@@ -188,6 +188,7 @@ from cs_conv.layers import conv_backward_naive, conv_forward_naive
 conv_cases = [
     ("stride 1, pad 1", (2, 3, 8, 8), (4, 3, 3, 3), {"stride": 1, "pad": 1}),
     ("stride 2, 2x3 kernel", (3, 2, 7, 9), (3, 2, 2, 3), {"stride": 2, "pad": 0}),
+    ("stride (1, 2), pad 1", (2, 2, 5, 8), (2, 2, 3, 3), {"stride": (1, 2), "pad": 1}),
     ("dilation 2, pad (1, 2)", (1, 2, 9, 8), (2, 2, 3, 3), {"stride": 1, "pad": (1, 2), "dilation": 2}),
     ("groups 2", (2, 4, 6, 6), (6, 2, 3, 3), {"stride": 1, "pad": 1, "groups": 2}),
 ]
