@@ -135,8 +135,8 @@ class Student:
                 "1" if self.sandbox.isolated else "0"]
 
     def _runner_copy(self) -> Path:
-        """The runner, copied out of the grader's folder: without a mount namespace the sandbox user
-        runs it from here, so the grader's own files can stay unreadable to that user."""
+        """The runner, copied out of the grader's folder (bound from here in a mount namespace, run from
+        here without one), so the grader's own files can stay unreadable to the sandbox user."""
         copy = self.scratch / "runner.py"
         if not copy.exists():
             shutil.copyfile(RUNNER, copy)
@@ -155,9 +155,9 @@ class Student:
     def _start(self) -> Child:
         """A fresh check process (starting the sandbox first if it is not running)."""
         if self._zygote is None or not self._zygote.alive:
+            self.scratch.mkdir(parents=True, exist_ok=True)
             binds = [*self.sandbox.binds(self._packages, self.package_root, None),
-                     Bind(str(RUNNER), RUNNER_INSIDE, "ro")]
-            self.scratch.mkdir(parents=True, exist_ok=True)  # before _argv, which copies the runner into it
+                     Bind(str(self._runner_copy()), RUNNER_INSIDE, "ro")]
             argv = self._argv()
             self._zygote = Zygote(
                 lambda fds: self.sandbox.command(argv, fds, self.scratch, binds, self.limits.memory_bytes,
