@@ -432,7 +432,7 @@ def softmax_loss(x: np.ndarray, y: np.ndarray, expected: Arrays, tol: Tolerance)
         Mistake("the loss is the sum over the batch: it is the mean over the N examples",
                 lambda: {"loss": loss * n}),
         *(Mistake(capped, lambda eps=eps: {"loss": np.array(-np.log(right_class + eps).mean())})
-          for eps in (1e-7, 1e-8, 1e-10, 1e-12, 1e-13, 1e-15, 1e-20)),
+          for eps in (1e-5, 1e-6, 1e-7, 1e-8, 1e-10, 1e-12, 1e-13, 1e-15, 1e-20)),
     ], expected, tol)
 
     def said(got: Arrays) -> str | None:
