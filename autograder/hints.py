@@ -351,8 +351,10 @@ def im2col(x: np.ndarray, HH: int, WW: int, param: dict, expected: np.ndarray, t
                         wrong[:, row] = expected[:, (c * HH + kh) * WW + kw]
         return {"cols": wrong}
 
-    def undilated_rows() -> Arrays:
-        # Row tap kh read at kh instead of kh * dilation; reads outside the image are undefined.
+    def undilated_rows(read: int, bound: int) -> Arrays:
+        # Row tap kh read at i*sh + kh*read - ph where the kernel finds the rows to copy for
+        # i*sh + kh*bound - ph: one of the two without the dilation. Rows found outside the image are
+        # written as 0; rows read from outside it are whatever memory held there (undefined: NaN).
         wrong = np.full(expected.shape, np.nan)
         N, _, H, W = x.shape
         H_out, W_out = (reference.conv_out_size(H, HH, s.stride[0], s.pad[0], s.dilation[0]),
@@ -360,19 +362,23 @@ def im2col(x: np.ndarray, HH: int, WW: int, param: dict, expected: np.ndarray, t
         for c in range(C):
             for kh in range(HH):
                 for kw in range(WW):
+                    row = (c * HH + kh) * WW + kw
                     for i in range(H_out):
-                        r = i * s.stride[0] + kh - s.pad[0]
-                        if 0 <= r < H:
-                            for j in range(W_out):
-                                z = j * s.stride[1] + kw * s.dilation[1] - s.pad[1]
-                                wrong[:, (c * HH + kh) * WW + kw, i * W_out + j] = x[:, c, r, z] if 0 <= z < W else 0
+                        found, r = i * s.stride[0] + kh * bound - s.pad[0], i * s.stride[0] + kh * read - s.pad[0]
+                        for j in range(W_out):
+                            z = j * s.stride[1] + kw * s.dilation[1] - s.pad[1]
+                            if not (0 <= found < H and 0 <= z < W):
+                                wrong[:, row, i * W_out + j] = 0
+                            elif 0 <= r < H:
+                                wrong[:, row, i * W_out + j] = x[:, c, r, z]
         return {"cols": wrong}
 
     mistakes = [Mistake("matches CS231n's old bug: the row of tap (c, kh, kw) multiplies kh by the kernel's "
                         "height where its width belongs, (c*HH + kh)*WW + kw", cs231n_rows)]
     if s.dilation[0] != 1:
-        mistakes.append(Mistake("the dilation is left out along the rows: tap kh reads row i*stride + kh*dilation "
-                                "- pad", undilated_rows))
+        d = s.dilation[0]
+        says = "the dilation is left out along the rows: tap kh reads row i*stride + kh*dilation - pad"
+        mistakes += [Mistake(says, lambda: undilated_rows(1, d)), Mistake(says, lambda: undilated_rows(d, 1))]
     return hint(mistakes, {"cols": expected}, tol)
 
 

@@ -295,3 +295,26 @@ def relu_forward(x):
 '''
     error = notebook_errors(tmp_path, "01_vector_backprop.ipynb", in_place)
     assert "relu_forward modified its input x" in error, error
+
+
+# ---------------------------------------------------------------- the demo's partial student
+
+
+def test_every_planted_bug_of_the_partial_sample_gets_its_hint(tmp_path, grade_with):
+    from course_tools.samples import BUGS, plant
+
+    hint = {"relu_backward": "exactly 0", "softmax_loss": "exp overflowed",
+            "conv_backward_naive": "overlapping gradients add up", "avg_pool_backward_naive": "full window",
+            "im2col_kernel": "the dilation is left out along the rows"}
+    assert {bug.function for bug in BUGS} == set(hint)
+    for k, bug in enumerate(BUGS):
+        folder = copy_solved(tmp_path / f"bug{k}")
+        path = folder / bug.path
+        path.write_text(plant(path.read_text(), bug))
+        function = "im2col_cython" if bug.function == "im2col_kernel" else bug.function  # graded through its wrapper
+        lost = failed(graded(grade_with, folder, function), function)
+        # Two of the planted bugs show only on extensions (dilation, ceil_mode): their hints must cover those;
+        # the others' hints must cover every CS231n-level case they lose.
+        explained = {case: message for case, message in lost.items()
+                     if cs231n_level(case) or bug.function in ("im2col_kernel", "avg_pool_backward_naive")}
+        assert explained and all(hint[bug.function] in message for message in explained.values()), (bug.why, lost)
