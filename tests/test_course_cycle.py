@@ -6,6 +6,7 @@ there, the way an instructor types it.
 """
 
 import filecmp
+import json
 import shutil
 import subprocess
 import sys
@@ -199,3 +200,101 @@ def test_validate_reports_a_failing_visible_check_that_nbgraders_default_misses(
     # nbgrader's default (what students had before) looks at graded cells only.
     proc = run_nbgrader(student, "validate", "01_vector_backprop.ipynb", "--Validator.validate_all=False")
     assert message not in proc.stdout
+
+
+# ---- defect 7: Gradescope understands zip, flat and nested uploads; visibility in one place ---
+
+@pytest.fixture(scope="module")
+def gradescope_bundle(tmp_path_factory) -> Path:
+    """The unpacked bundle, made with the tests' results shown only after the due date."""
+    from course_tools import gradescope
+
+    out = tmp_path_factory.mktemp("bundle")
+    gradescope.make_bundle(out, visibility="after_due_date")
+    return out / "source"
+
+
+@pytest.fixture(scope="module")
+def layers_done(released, tmp_path_factory) -> Path:
+    """A student folder in which cs_conv/layers.py is finished and everything else is as released."""
+    student = tmp_path_factory.mktemp("student") / "cnn"
+    shutil.copytree(released, student)
+    shutil.copy(REPO / "cs_conv" / "layers.py", student / "cs_conv" / "layers.py")
+    return student
+
+
+def run_on_gradescope(bundle: Path, root: Path, make_upload) -> dict:
+    """Gradescope's layout in ``root`` (source/, submission/, results/): run_autograder, return results.json."""
+    shutil.copytree(bundle, root / "source")
+    (root / "submission").mkdir()
+    make_upload(root / "submission")
+    proc = subprocess.run([str(root / "source" / "run_autograder")], capture_output=True, text=True,
+                          env={**nbgrader_env(), "GRADESCOPE_ROOT": str(root), "PYTHON": sys.executable})
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return json.loads((root / "results" / "results.json").read_text())
+
+
+def zip_upload(student: Path):
+    def upload(submission: Path) -> None:
+        subprocess.run([sys.executable, "collect_submission.py"], cwd=student, check=True, capture_output=True)
+        shutil.move(student / "cnn_submission.zip", submission / "cnn.zip")
+    return upload
+
+
+def flat_upload(student: Path, leave_out: str = ""):
+    from course_tools.gradescope import task_files
+
+    def upload(submission: Path) -> None:
+        for name in task_files():
+            if name != leave_out:
+                shutil.copy(student / "cs_conv" / name, submission / Path(name).name)
+    return upload
+
+
+def nested_upload(student: Path):
+    def upload(submission: Path) -> None:
+        shutil.copytree(student, submission / "Downloads" / "cs231 work" / "cnn")
+        # What macOS's Finder adds to a folder it compresses.
+        (submission / "__MACOSX" / "cnn" / "cs_conv").mkdir(parents=True)
+        (submission / "__MACOSX" / "cnn" / "cs_conv" / "._layers.py").write_bytes(b"\0\5\26\7")
+    return upload
+
+
+@pytest.mark.slow
+def test_gradescope_grades_zip_flat_and_nested_uploads_alike(gradescope_bundle, layers_done, tmp_path):
+    results = {kind: run_on_gradescope(gradescope_bundle, tmp_path / kind, make(layers_done))
+               for kind, make in (("zip", zip_upload), ("flat", flat_upload), ("nested", nested_upload))}
+    scores = {kind: result["score"] for kind, result in results.items()}
+    # layers.py's functions earn their points, the released stubs none: the same in every layout.
+    assert len(set(scores.values())) == 1 and 0 < scores["zip"] < 96, scores
+    for result in results.values():
+        assert result["execution_time"] > 0
+        assert result["visibility"] == "after_due_date"
+        assert {test["visibility"] for test in result["tests"]} == {"after_due_date"}
+
+
+@pytest.mark.slow
+def test_gradescope_says_exactly_what_to_upload_when_a_file_is_missing(gradescope_bundle, layers_done, tmp_path):
+    result = run_on_gradescope(gradescope_bundle, tmp_path, flat_upload(layers_done, leave_out="fast_layers.py"))
+    assert result["score"] == 0 and result["tests"] == []
+    assert "Your upload is missing cs_conv/fast_layers.py" in result["output"]
+    assert "python collect_submission.py" in result["output"]
+
+
+def test_a_zip_upload_cannot_write_outside_its_folder(tmp_path):
+    sys.path.insert(0, str(COURSE / "course_tools" / "gradescope_files"))
+    try:
+        import upload
+    finally:
+        sys.path.pop(0)
+    archive = tmp_path / "cnn.zip"
+    with zipfile.ZipFile(archive, "w") as zipped:
+        zipped.writestr("../escaped.py", "x = 1\n")
+        zipped.writestr("/abs/escaped.py", "x = 1\n")
+        zipped.writestr("cnn/cs_conv/layers.py", "x = 1\n")
+        zipped.writestr("cnn/data/big.npz", "not code")
+    target = upload.extract_sources(archive, tmp_path / "out")
+    assert tree(target) == ["cnn", "cnn/cs_conv", "cnn/cs_conv/layers.py"]
+    assert not (tmp_path / "escaped.py").exists()
+    with pytest.raises(upload.UploadError, match="missing cs_conv/optim.py"):
+        upload.locate(target, tmp_path / "work", ["layers.py", "optim.py"])

@@ -1,6 +1,6 @@
 """A Gradescope autograder bundle that runs the course's autograder: ``make gradescope``.
 
-    python -m course_tools.gradescope [--out DIR]
+    python -m course_tools.gradescope [--out DIR] [--visibility visible|after_due_date|after_published|hidden]
 
 Writes ``DIR/autograder.zip`` (default ``assignments/gradescope/``) and the same files unpacked
 beside it, for reading. Gradescope unpacks the zip into ``/autograder/source``, runs ``setup.sh``
@@ -8,10 +8,13 @@ once when it builds the image, then ``run_autograder`` for each submission, whic
 ``/autograder/submission`` and writes ``/autograder/results/results.json``.
 
 The bundle holds the ``autograder`` package (never the solved ``cs_conv``), ``points.json`` (each
-autograded cell's function and points, read from the source notebooks) and ``run_gradescope.py``,
-which rescales the autograder's tests so that every function is worth its notebook cell's points:
-the Gradescope score equals the autograded part of the nbgrader score. Written answers are graded
-by hand in nbgrader, not here.
+autograded cell's function and points, read from the source notebooks), ``run_gradescope.py``,
+which rescales the autograder's tests so that every function is worth its notebook cell's points
+(the Gradescope score equals the autograded part of the nbgrader score), ``upload.py``, which finds
+the student's files in a zip, a folder or a flat upload, the release's ``cs_conv`` (``release_cs_conv/``)
+to fill in the files a student does not edit, and ``settings.json``: ``--visibility``, the one place
+where the instructor says when students see the tests (Gradescope's ``visibility``), and the files
+that hold tasks. Written answers are graded by hand in nbgrader, not here.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import sys
 import zipfile
 from pathlib import Path
 
+from autograder.stubs import BEGIN, write_student_copy
 from cs_conv.tasks import TASKS
 
 from course_tools.cells import function_for
@@ -32,6 +36,8 @@ HERE = Path(__file__).resolve().parent
 SOURCE = REPO / "assignments" / "source" / "cnn"
 DEFAULT_OUT = REPO / "assignments" / "gradescope"
 FILES = HERE / "gradescope_files"
+# Gradescope's values for a test's "visibility", from the most to the least shown.
+VISIBILITIES = ("visible", "after_published", "after_due_date", "hidden")
 
 
 def cell_points(source: Path = SOURCE) -> dict[str, dict]:
@@ -46,8 +52,16 @@ def cell_points(source: Path = SOURCE) -> dict[str, dict]:
     return table
 
 
-def make_bundle(out: Path = DEFAULT_OUT, source: Path = SOURCE) -> Path:
+def task_files(package: Path = REPO / "cs_conv") -> list[str]:
+    """Paths inside ``cs_conv`` of the files that hold a student task (a solution fence)."""
+    return sorted(path.relative_to(package).as_posix() for path in package.rglob("*")
+                  if path.suffix in {".py", ".pyx"} and BEGIN in path.read_text())
+
+
+def make_bundle(out: Path = DEFAULT_OUT, source: Path = SOURCE, visibility: str = "visible") -> Path:
     """Write the unpacked bundle and ``autograder.zip`` into ``out``; return the zip's path."""
+    if visibility not in VISIBILITIES:
+        raise ValueError(f"visibility {visibility!r} is not one of Gradescope's: {', '.join(VISIBILITIES)}")
     out = Path(out)
     unpacked = out / "source"
     if unpacked.exists():
@@ -56,9 +70,12 @@ def make_bundle(out: Path = DEFAULT_OUT, source: Path = SOURCE) -> Path:
     shutil.copytree(REPO / "autograder", unpacked / "autograder",
                     ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "stubs.py"))
     shutil.copy(HERE / "points.py", unpacked / "points.py")
-    for name in ("setup.sh", "run_autograder", "run_gradescope.py", "requirements.txt"):
+    for name in ("setup.sh", "run_autograder", "run_gradescope.py", "upload.py", "requirements.txt"):
         shutil.copy(FILES / name, unpacked / name)
+    write_student_copy(REPO / "cs_conv", unpacked / "release_cs_conv")
     (unpacked / "points.json").write_text(json.dumps(cell_points(source), indent=1) + "\n")
+    settings = {"visibility": visibility, "task_files": task_files()}
+    (unpacked / "settings.json").write_text(json.dumps(settings, indent=1) + "\n")
     for name in ("setup.sh", "run_autograder"):
         (unpacked / name).chmod(0o755)
     bundle = out / "autograder.zip"
@@ -75,10 +92,13 @@ def make_bundle(out: Path = DEFAULT_OUT, source: Path = SOURCE) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--visibility", choices=VISIBILITIES, default="visible",
+                        help="when students see each test's result and message (default: visible)")
     args = parser.parse_args(argv)
-    bundle = make_bundle(args.out)
+    bundle = make_bundle(args.out, visibility=args.visibility)
     total = sum(entry["points"] for entry in cell_points().values())
-    print(f"Gradescope bundle: {bundle} ({total:g} autograded points; upload it as the autograder)")
+    print(f"Gradescope bundle: {bundle} ({total:g} autograded points, tests {args.visibility}; "
+          "upload it as the autograder)")
     print(f"unpacked for reading: {args.out / 'source'}")
     return 0
 

@@ -2,10 +2,11 @@
 
     python run_gradescope.py SUBMISSION RESULTS_JSON
 
-SUBMISSION is what the student uploaded: the assignment folder's contents, or a folder (or zip
-folder) holding them; the first folder under it that holds ``cs_conv/`` is graded. Each test is
-rescaled so that the tests of one function add up to that function's points in the notebooks
-(``points.json``), which makes the Gradescope score the autograded part of the nbgrader score.
+SUBMISSION is what the student uploaded: a zip, a folder at any depth or loose files (``upload.py``
+finds the student's ``cs_conv``, or says exactly what to upload). Each test is rescaled so that the
+tests of one function add up to that function's points in the notebooks (``points.json``), which makes
+the Gradescope score the autograded part of the nbgrader score. ``settings.json`` holds what the
+instructor chose when making the bundle: the tests' visibility, and the files that hold tasks.
 """
 
 import json
@@ -15,17 +16,9 @@ import tempfile
 from pathlib import Path
 
 from points import cases_for
+from upload import UploadError, assemble
 
 HERE = Path(__file__).resolve().parent
-
-
-def find_assignment(root: Path) -> Path | None:
-    """The shallowest folder under ``root`` that holds a ``cs_conv`` folder."""
-    for depth in range(4):
-        for candidate in sorted(root.glob("/".join(["*"] * depth) + ("/" if depth else "") + "cs_conv")):
-            if candidate.is_dir() and not candidate.is_symlink():
-                return candidate.parent
-    return None
 
 
 def failure(message: str) -> dict:
@@ -38,7 +31,8 @@ def protections(raw: dict) -> str:
     return "Sandbox protections in effect:\n" + "".join(f"  {line}\n" for line in lines) if lines else ""
 
 
-def rescale(raw: dict, table: dict) -> dict:
+def rescale(raw: dict, table: dict, visibility: str = "visible") -> dict:
+    """Gradescope's results: each function's tests scaled to its points, every test shown as ``visibility``."""
     tests, score = [], 0.0
     for function, entry in table.items():
         chosen = cases_for(raw, function, entry["task"])
@@ -46,26 +40,28 @@ def rescale(raw: dict, table: dict) -> dict:
         for test in chosen:
             scale = entry["points"] / possible if possible else 0.0
             scaled = dict(test, score=round(float(test.get("score") or 0) * scale, 4),
-                          max_score=round(float(test.get("max_score") or 0) * scale, 4))
+                          max_score=round(float(test.get("max_score") or 0) * scale, 4), visibility=visibility)
             scaled["extra_data"] = dict(test.get("extra_data") or {}, notebook=entry["notebook"])
             tests.append(scaled)
             score += scaled["score"]
     total = sum(entry["points"] for entry in table.values())
     output = (f"Autograded: {score:.2f} of {total:g} points. Written answers in the notebooks are "
               "graded separately.\n" + str(raw.get("output", "")) + "\n\n" + protections(raw))
-    return {"score": round(score, 4), "output": output, "tests": tests,
+    return {"score": round(score, 4), "execution_time": raw.get("execution_time"), "output": output,
+            "tests": tests, "visibility": visibility,
             "stdout_visibility": raw.get("stdout_visibility", "hidden"),
             "extra_data": raw.get("extra_data", {})}
 
 
 def main(argv):
     submission, results = Path(argv[0]), Path(argv[1])
-    folder = find_assignment(submission)
-    if folder is None:
-        results.write_text(json.dumps(failure("No cs_conv/ folder in the submission: upload your whole "
-                                              "assignment folder (the notebooks and cs_conv/).")))
-        return 0
+    settings = json.loads((HERE / "settings.json").read_text())
     with tempfile.TemporaryDirectory() as tmp:
+        try:
+            folder = assemble(submission, Path(tmp), HERE / "release_cs_conv", settings["task_files"])
+        except UploadError as error:
+            results.write_text(json.dumps(failure(str(error))))
+            return 0
         raw_path = Path(tmp) / "raw.json"
         proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(folder), "--format", "json",
                                "--out", str(raw_path)], cwd=HERE, capture_output=True, text=True)
@@ -77,7 +73,7 @@ def main(argv):
                                                   "has been told. Please resubmit later.\n\n" + protections(raw))))
             return 1
     table = json.loads((HERE / "points.json").read_text())
-    results.write_text(json.dumps(rescale(raw, table), indent=1))
+    results.write_text(json.dumps(rescale(raw, table, settings["visibility"]), indent=1))
     return 0
 
 
