@@ -88,6 +88,14 @@ import json, os, socket
 seen = {{'uid': os.getuid(), 'pid': os.getpid(), 'mine': open('mine.txt').read(),
         'repository': os.path.exists({str(REPO / "cs_conv")!r}), 'grader': os.path.exists({str(REPO / "autograder")!r}),
         'mountinfo': os.path.exists('/proc/self/mountinfo'), 'host_tmp': os.listdir('/tmp')}}
+import glob, site, sys
+texts = [*os.environ.values(), *sys.path, sys.executable, sys.prefix, os.getcwd()]
+for folder in site.getsitepackages():
+    for pattern in ('/*.pth', '/__editable__*', '/*/direct_url.json'):
+        for path in glob.glob(folder + pattern):
+            texts.append(open(path, errors='replace').read())
+texts.append(open(sys.prefix + '/pyvenv.cfg').read())
+seen['names_this_machine'] = [t for t in texts if {str(REPO)!r} in t or {str(Path(sys.prefix).resolve())!r} in t]
 try:
     socket.create_connection(('1.1.1.1', 53), timeout=2)
     seen['network'] = True
@@ -99,6 +107,7 @@ print(json.dumps(seen))
     assert seen["mine"] == "student file" and seen["pid"] == 1
     assert seen["uid"] == claim_uid() and seen["uid"] in SANDBOX_UIDS  # this process's own, not nobody
     assert not seen["repository"] and not seen["grader"] and not seen["network"] and not seen["mountinfo"]
+    assert seen["names_this_machine"] == []
     assert processes_of(seen["uid"]) == [] and our_sandbox_cgroups() == []
 
 

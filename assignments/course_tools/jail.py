@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import os
 import sys
+import sysconfig
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 from autograder.limits import GiB, Limits, MiB
-from autograder.sandbox import Bind, Sandbox, default_identity
+from autograder.sandbox import Bind, Sandbox, default_identity, interpreter
 
 # The interpreter by its environment's path (not the symlink's target): it must find its venv.
 PYTHON = os.path.abspath(sys.executable)
@@ -29,6 +31,9 @@ KERNEL_CPU_SECONDS = 900
 WORK_BYTES = 768 * MiB  # the kernel's working copy of the notebook's folder
 IPC_BYTES = 1 * MiB  # the kernel's sockets, nothing else
 INSECURE = "CS_CONV_INSECURE"
+REPO = Path(__file__).resolve().parents[2]
+VENV_INSIDE = "/opt/venv"  # where a kernel finds the interpreter's environment
+HOME_INSIDE = "/home/student"  # where a kernel finds its copy of the notebook's folder
 
 
 @cache
@@ -45,12 +50,49 @@ def summary() -> str:
     return "kernels: " + "; ".join(sandbox.protections.summary(KERNEL_LIMITS))
 
 
-def kernel_binds(sandbox: Sandbox, readable: list[Path], writable: list[Path]) -> list[Bind]:
-    """The system, the interpreter and its environment read-only, plus the kernel's own files."""
+@dataclass(frozen=True)
+class KernelView:
+    """What the kernel is told: its interpreter, its folder, and the binds that make them so."""
+
+    python: str
+    home: str
+    binds: list[Bind]
+
+
+def kernel_view(sandbox: Sandbox, scratch: Path, work: Path, readable: list[Path], writable: list[Path]) -> KernelView:
+    """The system and the interpreter read-only, the kernel's own files, and nothing that names this machine.
+
+    In namespaces the environment appears at ``/opt/venv`` (its ``bin`` holding only the interpreter,
+    its ``pyvenv.cfg`` only what Python reads, the files that record where it was installed from
+    emptied) and the notebook's folder at ``/home/student``: the kernel sees neither the repository's
+    path nor the grader's scratch folder. Without namespaces it runs where it is.
+    """
+    if not sandbox.isolated:
+        return KernelView(PYTHON, str(work), [])
     binds = sandbox.binds([], None, None)
-    environment = os.path.abspath(sys.prefix)
-    if environment != os.path.realpath(sys.base_prefix):
-        binds.append(Bind(environment, environment, "ro"))
+    python = str(interpreter())
+    environment = Path(os.path.realpath(sys.prefix))
+    if environment != Path(os.path.realpath(sys.base_prefix)):
+        view = scratch / "venv"
+        (view / "bin").mkdir(parents=True)
+        for name in ("python", "python3", f"python{sys.version_info.major}.{sys.version_info.minor}"):
+            (view / "bin" / name).symlink_to(python)
+        (view / "pyvenv.cfg").write_text(f"home = {Path(python).parent}\ninclude-system-site-packages = false\n"
+                                         f"version = {'.'.join(map(str, sys.version_info[:3]))}\n")
+        (view / "empty").write_text("")
+        binds += [Bind(str(environment), VENV_INSIDE, "ro"), Bind(str(view / "bin"), f"{VENV_INSIDE}/bin", "ro"),
+                  Bind(str(view / "pyvenv.cfg"), f"{VENV_INSIDE}/pyvenv.cfg", "ro")]
+        binds += [Bind(str(view / "empty"), f"{VENV_INSIDE}/{path.relative_to(environment)}", "ro")
+                  for path in install_records(environment)]
+        python = f"{VENV_INSIDE}/bin/python"
     binds += [Bind(str(path), str(path), "ro") for path in readable]
     binds += [Bind(str(path), str(path), "rw") for path in writable]
-    return binds
+    return KernelView(python, HOME_INSIDE, binds)
+
+
+def install_records(environment: Path) -> list[Path]:
+    """The environment's files that say where a package was installed from (an editable install of
+    this kit names the repository): path configuration, editable finders, ``direct_url.json``."""
+    site = Path(sysconfig.get_path("purelib", vars={"base": str(environment), "platbase": str(environment)}))
+    found = [*site.glob("*.pth"), *site.glob("__editable__*"), *site.glob("*.dist-info/direct_url.json")]
+    return sorted(path for path in found if path.is_file() and str(REPO) in path.read_text(errors="replace"))

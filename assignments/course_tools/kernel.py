@@ -21,6 +21,15 @@ do not run and say so, so a submission of many slow cells cannot hold grading fo
 Nothing the kernel prints is trusted for grading anyway (``course_tools.verdicts``); the sandbox
 keeps it from reading what it must not see (and echoing it into feedback) or changing the
 gradebook, other submissions or the grader.
+
+Re-execution is on request (``GradingMode.execute_notebooks``, ``--execute`` for
+``python -m course_tools.grading``): since verdicts come from the autograder either way, a re-run
+buys only fresh outputs for feedback, at most of the grading's cost. By default ``SubmittedOutputs``
+(in place of nbgrader's ``ClearOutput``) keeps the outputs the student submitted, except where
+they cannot belong to the cell nbgrader shows (a read-only cell whose source the student edited,
+which ``OverwriteCells`` restores), and ``SandboxedExecute`` starts no kernel but puts a note at the
+top of the notebook saying whose outputs they are. The later steps (output limits, verdicts,
+``SanitiseStudentContent``) treat kept outputs exactly as a kernel's.
 """
 
 from __future__ import annotations
@@ -36,9 +45,11 @@ from pathlib import Path
 
 from autograder.sandbox import host_tmpfs
 from jupyter_client.manager import AsyncKernelManager
+from nbformat import v4
 from nbformat.notebooknode import from_dict
-from nbgrader.preprocessors import Execute
+from nbgrader.preprocessors import ClearOutput, Execute
 from traitlets import Bool, Integer
+from traitlets.config import Configurable
 
 from course_tools.jail import (
     IPC_BYTES,
@@ -46,11 +57,12 @@ from course_tools.jail import (
     KERNEL_LIMITS,
     PYTHON,
     WORK_BYTES,
-    kernel_binds,
     kernel_sandbox,
+    kernel_view,
     summary,
 )
 from course_tools.prebuild import seed_extension
+from course_tools.verdicts import source_cells
 
 # Environment variables a kernel may inherit; everything else (tokens, paths) stays out.
 PASSED_ENV = ("NBGRADER_EXECUTION", "JPY_PARENT_PID", "JPY_SESSION_NAME", "LANG", "LC_ALL", "TERM",
@@ -90,6 +102,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self.ip = str(ipc / "kernel")
         self.connection_file = str(self._scratch / "connection.json")
         kw["cwd"] = str(self._work)
+        self._view = kernel_view(self.sandbox, self._scratch, self._work, [Path(self.connection_file)], [ipc])
         self._launch_env = self._kernel_env(kw.get("env") or os.environ)
         kw["env"] = self._launch_env
         return await super()._async_pre_start_kernel(**kw)
@@ -100,9 +113,9 @@ class SandboxedKernelManager(AsyncKernelManager):
             # The kernel's parent in the sandbox is not this process; naming one keeps ipykernel from
             # printing its stand-alone banner (it polls for its parent only by PID).
             "JPY_PARENT_PID": str(os.getpid()),
-            "PATH": os.pathsep.join([str(Path(PYTHON).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
-            "HOME": str(self._work), "MPLCONFIGDIR": str(self._work / ".matplotlib"),
-            "IPYTHONDIR": str(self._work / ".ipython"), "PYTHONNOUSERSITE": "1",
+            "PATH": os.pathsep.join([str(Path(self._view.python).parent), "/usr/local/bin", "/usr/bin", "/bin"]),
+            "HOME": self._view.home, "MPLCONFIGDIR": f"{self._view.home}/.matplotlib",
+            "IPYTHONDIR": f"{self._view.home}/.ipython", "PYTHONNOUSERSITE": "1",
             "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
         })
         return env
@@ -112,11 +125,11 @@ class SandboxedKernelManager(AsyncKernelManager):
         # Called after the connection file is written: the kernel's user must be able to read it.
         os.chmod(self.connection_file, 0o644)
         if cmd and os.path.abspath(cmd[0]) == PYTHON:
-            cmd[0] = PYTHON
-        binds = kernel_binds(self.sandbox, [Path(self.connection_file)], [self._scratch / "ipc"])
-        return self.sandbox.command(cmd, [], self._scratch, binds, KERNEL_LIMITS.memory_bytes, KERNEL_CPU_SECONDS,
-                                    env=self._launch_env, work=(self._work, str(self._work), WORK_BYTES),
-                                    cwd=str(self._work), log=self._scratch / "output.log")
+            cmd[0] = self._view.python
+        view = self._view
+        return self.sandbox.command(cmd, [], self._scratch, view.binds, KERNEL_LIMITS.memory_bytes,
+                                    KERNEL_CPU_SECONDS, env=self._launch_env, work=(self._work, view.home, WORK_BYTES),
+                                    cwd=view.home, log=self._scratch / "output.log")
 
     async def _async_cleanup_resources(self, restart: bool = False) -> None:
         await super()._async_cleanup_resources(restart=restart)
@@ -147,7 +160,51 @@ def _seed_matplotlib(folder: Path) -> None:
         shutil.copy(cache, folder / cache.name)
 
 
-class SandboxedExecute(Execute):
+class GradingMode(Configurable):
+    """Whether grading re-runs every submitted notebook; one switch for every step that depends on it.
+
+    On by default, as nbgrader's own ``ClearOutput`` and ``Execute`` behave; the course's
+    ``nbgrader_config.py`` turns it off, and ``nbgrader autograde cnn
+    --GradingMode.execute_notebooks=True`` (or ``course_tools.grading --execute``) on again.
+    """
+
+    execute_notebooks = Bool(True, help="Re-run every submitted notebook in a sandboxed kernel (fresh outputs); "
+                                         "False keeps the outputs the student submitted. Scores are the "
+                                         "autograder's either way.").tag(config=True)
+
+
+# The first cell of a notebook graded without re-running it: whose outputs the reader sees.
+KEPT_OUTPUTS_NOTE = (
+    "**Grader's note: the outputs in this notebook are the ones you submitted**, not re-run by the grader "
+    "(cleaned of scripts and active HTML). Your points come from the autograder, which ran your `cs_conv` "
+    "on its own inputs in a sandbox: only the outputs that begin \"Autograder verdict\" are the grader's.")
+
+
+class SubmittedOutputs(GradingMode, ClearOutput):
+    """nbgrader's ``ClearOutput`` when notebooks are re-run; otherwise keep the submitted outputs.
+
+    Kept, except in cells whose outputs cannot belong to what feedback shows: a read-only or
+    grade cell whose source differs from the release (``OverwriteCells``, later, puts the release's
+    source back, and ``ApplyVerdicts`` replaces a grade cell's outputs anyway). Runs after
+    ``StripForgedCells``, so every ``grade_id`` left names the source cell it claims.
+    """
+
+    def preprocess(self, nb, resources):
+        if self.execute_notebooks:
+            return super().preprocess(nb, resources)
+        cells = source_cells(resources["nbgrader"]) or {}
+        for cell in nb.cells:
+            name = cell.metadata.get("nbgrader", {}).get("grade_id")
+            source = cells.get(name)
+            if cell.cell_type != "code" or source is None:
+                continue
+            if source.nbgrader["grade"] or (source.nbgrader["locked"] and cell.source != source.source):
+                cell.outputs = []
+                cell.execution_count = None
+        return nb, resources
+
+
+class SandboxedExecute(GradingMode, Execute):
     """nbgrader's ``Execute``, with every kernel sandboxed, its output capped, its time budgeted,
     and its death survived.
 
@@ -174,6 +231,11 @@ class SandboxedExecute(Execute):
         self._budget = ""
 
     def preprocess(self, nb, resources=None, km=None):
+        if not self.execute_notebooks:
+            self.log.info("Kept the submitted outputs of %s (not re-run)",
+                          (resources or {}).get("nbgrader", {}).get("notebook", "notebook"))
+            nb.cells.insert(0, v4.new_markdown_cell(KEPT_OUTPUTS_NOTE))
+            return nb, resources
         if self.sandbox:
             self.log.info("Sandbox: %s", summary())
         self._output_bytes = {}
@@ -186,7 +248,7 @@ class SandboxedExecute(Execute):
         self.timeout_func = self._cell_timeout
         try:
             nb, resources = super().preprocess(nb, resources, km=km)
-            self.log.info("Executed %s in %.1f s", (resources or {}).get("nbgrader", {}).get("notebook", "notebook"),
+            self.log.info("Executed %s in %.2f s", (resources or {}).get("nbgrader", {}).get("notebook", "notebook"),
                           time.monotonic() - start)
             return nb, resources
         except Exception as error:  # noqa: BLE001 - DeadKernelError and kin: keep what ran
