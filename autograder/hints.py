@@ -146,15 +146,25 @@ def _conv_back_at(dout: np.ndarray, x: np.ndarray, w: np.ndarray, pad: tuple[int
     return {"dx": dxpad[:, :, pad[0]:pad[0] + H, pad[1]:pad[1] + W], "dw": dw}
 
 
-def _swapped_strides(stride: tuple[int, int], outputs: Callable[[tuple[int, int]], Arrays]) -> list[Mistake]:
-    """One axis's stride used for both (before "stride 1", which they equal when the other stride is 1)."""
+def _stride_mistakes(stride: tuple[int, int], outputs: Callable[[tuple[int, int]], Arrays],
+                     backward: bool = False) -> list[Mistake]:
+    """Windows placed with the wrong steps: a stride left out, or one axis's stride used for both.
+
+    Mistakes whose steps coincide (at stride (2, 1), leaving the row stride out and taking it from the
+    width give the same answer) are one ``Mistake`` that names them all.
+    """
     sh, sw = stride
-    if sh == sw:
-        return []
-    return [Mistake("the width stride is taken from the height: column j starts at j * stride[1]",
-                    lambda: outputs((sh, sh))),
-            Mistake("the height stride is taken from the width: row i starts at i * stride[0]",
-                    lambda: outputs((sw, sw)))]
+    pass_ = " in the backward pass" if backward else ""
+    named = [((1, 1), f"matches windows at stride 1{pass_}: window (i, j) starts at row i*stride, column j*stride"),
+             ((1, sw), f"the row stride is left out{pass_}: row i starts at i * stride[0]"),
+             ((sh, 1), f"the column stride is left out{pass_}: column j starts at j * stride[1]"),
+             ((sh, sh), f"the width stride is taken from the height{pass_}: column j starts at j * stride[1]"),
+             ((sw, sw), f"the height stride is taken from the width{pass_}: row i starts at i * stride[0]")]
+    says: dict[tuple[int, int], list[str]] = {}
+    for steps, text in named:
+        if steps != (sh, sw):
+            says.setdefault(steps, []).append(text)
+    return [Mistake(", or ".join(texts), lambda steps=steps: outputs(steps)) for steps, texts in says.items()]
 
 
 def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, param: dict, expected: np.ndarray,
@@ -170,11 +180,7 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, param: dict, expec
                 lambda: {"out": reference.conv_forward(x, w, np.zeros_like(b), param)}),
     ]
     if _plain(param):
-        mistakes += [
-            *_swapped_strides(s.stride, lambda steps: {"out": _conv_at(x, w, b, s.pad, out, steps)}),
-            Mistake("matches windows at stride 1: output cell (i, j) starts at row i*stride, column j*stride",
-                    lambda: {"out": _conv_at(x, w, b, s.pad, out, (1, 1))}),
-        ]
+        mistakes += _stride_mistakes(s.stride, lambda steps: {"out": _conv_at(x, w, b, s.pad, out, steps)})
     H, W = x.shape[2:]
     kh, kw = (s.dilation[0] * (w.shape[2] - 1) + 1, s.dilation[1] * (w.shape[3] - 1) + 1)
     mistakes += _shape_mistakes("out", expected.shape, (H + 2 * ph, kh, sh), (W + 2 * pw, kw, sw),
@@ -200,9 +206,7 @@ def conv_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray, param: dict, e
         mistakes += [
             Mistake(f"dx is {OVERLAP}", lambda: {"dx": _conv_back_at(d, x, w, s.pad, s.stride, True)["dx"]}),
             Mistake(f"dw is {OVERLAP}", lambda: {"dw": _conv_back_at(d, x, w, s.pad, s.stride, True)["dw"]}),
-            *_swapped_strides(s.stride, lambda steps: _conv_back_at(d, x, w, s.pad, steps)),
-            Mistake("matches windows at stride 1 in the backward pass: window (i, j) starts at row i*stride, "
-                    "column j*stride", lambda: _conv_back_at(d, x, w, s.pad, (1, 1))),
+            *_stride_mistakes(s.stride, lambda steps: _conv_back_at(d, x, w, s.pad, steps), backward=True),
             Mistake("dx matches the kernel flipped: the forward pass is a cross-correlation, so dx adds "
                     "dout * w[f] with w as it is", lambda: {"dx": _conv_back_at(d, x, w[:, :, ::-1, ::-1],
                                                                                   s.pad, s.stride)["dx"]}),
@@ -447,3 +451,13 @@ def softmax_loss(x: np.ndarray, y: np.ndarray, expected: Arrays, tol: Tolerance)
             return "exp overflowed: subtract each row's maximum before exponentiating"
         return values(got)
     return said
+
+
+# ---------------------------------------------------------------- notebook 05
+
+
+def adam_without_bias_correction(w: np.ndarray, state: dict) -> Mistake:
+    """Adam's step from ``w`` with the new ``state``'s m and v, but m / (1 - beta1**t) and v's correction left out."""
+    lr, eps = state.get("learning_rate", 1e-3), state.get("epsilon", 1e-8)
+    return Mistake("matches Adam without bias correction: divide m by 1 - beta1**t and v by 1 - beta2**t",
+                   lambda: {"w": np.asarray(w, np.float64) - lr * state["m"] / (np.sqrt(state["v"]) + eps)})

@@ -70,6 +70,8 @@ def conv_case(x_shape, w_shape, stride, pad):
     ({"steps": (1, 1)}, "windows at stride 1"),
     ({"steps": (1, 1), "stride": (1, 2)}, "the width stride is taken from the height"),
     ({"steps": (1, 1), "stride": (2, 1)}, "the height stride is taken from the width"),
+    ({"steps": (1, 1), "stride": (2, 1)}, "or the row stride is left out"),  # the same answer: both are named
+    ({"steps": (1, 2)}, "the row stride is left out"),
 ])
 def test_conv_forward_hints(mistake, says):
     stride = mistake.pop("stride", (2, 2))

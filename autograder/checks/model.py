@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder import expect, judge, reference
+from autograder import expect, hints, judge, reference
 from autograder.cases import Case, Check, Context
 from autograder.student import Mapping, Ref, StudentFailure
 
@@ -24,6 +24,7 @@ UTILS = "cs_conv.layer_utils"
 CNN = "cs_conv.classifiers.cnn"
 OPTIM = "cs_conv.optim"
 POOL2 = {"pool_height": 2, "pool_width": 2, "stride": 2}
+GRADS = ("dx", "dw", "db")
 
 
 def _forward_first(ctx: Context, forward: str, args: tuple[Any, ...], on: str | None = None) -> None:
@@ -39,24 +40,30 @@ def _forward_first(ctx: Context, forward: str, args: tuple[Any, ...], on: str | 
 
 
 def sandwich_reference(kind: str, x: np.ndarray, w: np.ndarray, b: np.ndarray, conv_param: dict | None):
-    """Forward output and a function giving (dx, dw, db) for an upstream gradient."""
+    """Forward output and a function giving (dx, dw, db) for an upstream gradient.
+
+    ``back(dout, relu=False)`` is the known mistake of skipping the relu's backward pass (for hints).
+    """
+    def masked(dout: np.ndarray, a: np.ndarray, relu: bool) -> np.ndarray:
+        return reference.relu_backward(dout, a) if relu else np.asarray(dout, np.float64)
+
     if kind == "affine_relu":
         a = reference.affine_forward(x, w, b)
 
-        def back(dout: np.ndarray):
-            return reference.affine_backward(reference.relu_backward(dout, a), x, w)
+        def back(dout: np.ndarray, relu: bool = True):
+            return reference.affine_backward(masked(dout, a, relu), x, w)
         return reference.relu_forward(a), back
     assert conv_param is not None
     a = reference.conv_forward(x, w, b, conv_param)
     s = reference.relu_forward(a)
     if kind == "conv_relu":
-        def back_conv(dout: np.ndarray):
-            return reference.conv_backward(reference.relu_backward(dout, a), x, w, conv_param)
+        def back_conv(dout: np.ndarray, relu: bool = True):
+            return reference.conv_backward(masked(dout, a, relu), x, w, conv_param)
         return s, back_conv
 
-    def back_pool(dout: np.ndarray):
+    def back_pool(dout: np.ndarray, relu: bool = True):
         ds = reference.max_pool_backward(dout, s, POOL2)
-        return reference.conv_backward(reference.relu_backward(ds, a), x, w, conv_param)
+        return reference.conv_backward(masked(ds, a, relu), x, w, conv_param)
     return reference.max_pool_forward(s, POOL2), back_pool
 
 
@@ -86,9 +93,11 @@ def sandwich_cases(kind: str, backward: bool) -> tuple[Case, ...]:
                 return
             _forward_first(ctx, forward_name, args)
             dout = ctx.rng.standard_normal(out.shape).astype(dtype)
-            dx, dw, db = back(dout)
-            expect.gradients(ctx, backward_name, (dout, Ref("fwd", (1,))), {"dout": dout},
-                             {"dx": dx, "dw": dw, "db": db}, dtype)
+            expected = dict(zip(GRADS, back(dout), strict=True))
+            skipped = hints.Mistake("matches the backward pass without the relu: call relu_backward between the "
+                                    "layers", lambda: dict(zip(GRADS, back(dout, relu=False), strict=True)))
+            expect.gradients(ctx, backward_name, (dout, Ref("fwd", (1,))), {"dout": dout}, expected, dtype,
+                             hint=hints.hint([skipped], expected, judge.tolerance_for(dtype)))
         cases.append(Case(backward_name if backward else forward_name, name, 1, run))
     return tuple(cases)
 
@@ -112,10 +121,12 @@ def model_reference(X: np.ndarray, p: dict[str, np.ndarray], conv_param: dict):
     r2 = reference.relu_forward(a2)
     scores = reference.affine_forward(r2, p["W3"], p["b3"])
 
-    def back(dscores: np.ndarray) -> dict[str, np.ndarray]:
+    def back(dscores: np.ndarray, hidden_relu: bool = True) -> dict[str, np.ndarray]:
+        """Every gradient; ``hidden_relu=False`` is the known mistake of skipping the hidden relu (for hints)."""
         grads = {}
         dr2, grads["W3"], grads["b3"] = reference.affine_backward(dscores, r2, p["W3"])
-        dp1, grads["W2"], grads["b2"] = reference.affine_backward(reference.relu_backward(dr2, a2), p1, p["W2"])
+        da2 = reference.relu_backward(dr2, a2) if hidden_relu else dr2
+        dp1, grads["W2"], grads["b2"] = reference.affine_backward(da2, p1, p["W2"])
         dr1 = reference.max_pool_backward(dp1, r1, POOL2)
         _, grads["W1"], grads["b1"] = reference.conv_backward(reference.relu_backward(dr1, a1), X, p["W1"],
                                                               conv_param)
@@ -159,11 +170,19 @@ def model_cases(backward: bool) -> tuple[Case, ...]:
             missing = [k for k in shapes if k not in grads.items]
             if missing:
                 raise judge.Fail(f"the gradients have no {', '.join(missing)}")
-            got = {k: judge.array(grads.items[k], f"grads['{k}']", shapes[k], dtype) for k in shapes}
             tol = judge.tolerance_for(dtype)
-            expect.finish([judge.close(got[k], expected[k], f"grads['{k}']", tol) for k in shapes], answer.mutated)
+            skipped = hints.Mistake("matches the backward pass without the hidden layer's relu: its gradient goes "
+                                    "through affine_relu_backward", lambda: _named(back(dscores, hidden_relu=False)))
+            problems = expect.judged({f"grads['{k}']": grads.items[k] for k in shapes}, _named(expected), dtype, tol,
+                                     hints.hint([skipped], _named(expected), tol))
+            expect.finish(problems, answer.mutated)
         cases.append(Case(function, name, 1, run))
     return tuple(cases)
+
+
+def _named(grads: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Gradients under the names messages give them: ``grads['W1']``."""
+    return {f"grads['{k}']": v for k, v in grads.items()}
 
 
 # ---------------------------------------------------------------- Adam
@@ -177,6 +196,7 @@ def adam_case(name: str, steps: int, config: dict[str, float] | None, dtype: typ
         previous: Ref | None = None
         for step in range(steps):
             dw: np.ndarray = ctx.rng.standard_normal((4, 5)).astype(dtype)
+            before = expected_w
             expected_w, state = reference.adam(expected_w, dw, state)
             if previous is None:
                 w_arg: Any = w
@@ -195,6 +215,9 @@ def adam_case(name: str, steps: int, config: dict[str, float] | None, dtype: typ
                 raise judge.Fail(f"config['t'] is not the number of steps taken{where}")
             tol = judge.tolerance_for(dtype)
             problems = [judge.close(got_w, expected_w, "next_w" + where, tol)]
+            if problems[0]:
+                uncorrected = hints.hint([hints.adam_without_bias_correction(before, state)], {"w": expected_w}, tol)
+                problems.append(uncorrected({"w": got_w}))
             for key in ("m", "v"):
                 if key not in items:
                     raise judge.Fail(f"config has no '{key}'{where}")
