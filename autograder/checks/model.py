@@ -98,7 +98,11 @@ def sandwich_cases(kind: str, backward: bool) -> tuple[Case, ...]:
                                     "layers", lambda: dict(zip(GRADS, back(dout, relu=False), strict=True)))
             expect.gradients(ctx, backward_name, (dout, Ref("fwd", (1,))), {"dout": dout}, expected, dtype,
                              hint=hints.hint([skipped], expected, judge.tolerance_for(dtype)))
-        cases.append(Case(backward_name if backward else forward_name, name, 1, run))
+        layers = f"conv_param {conv_param}" if conv_param else ""
+        pool = f", pool_param {POOL2}" if kind == "conv_relu_pool" else ""
+        kind_of = f", {np.dtype(dtype).name}" if dtype != np.float64 else ""
+        setup = f"x {x_shape}, w {w_shape}" + (f", {layers}" if layers else "") + pool + kind_of
+        cases.append(Case(backward_name if backward else forward_name, name, 1, run, setup))
     return tuple(cases)
 
 
@@ -176,7 +180,10 @@ def model_cases(backward: bool) -> tuple[Case, ...]:
             problems = expect.judged({f"grads['{k}']": grads.items[k] for k in shapes}, _named(expected), dtype, tol,
                                      hints.hint([skipped], _named(expected), tol))
             expect.finish(problems, answer.mutated)
-        cases.append(Case(function, name, 1, run))
+        kind_of = f", {np.dtype(dtype).name}" if dtype != np.float64 else ""
+        setup = (f"X {(N, *dims)}, {F} filters of {size}x{size}, hidden_dim {hidden}, num_classes {classes}"
+                 f"{kind_of}")
+        cases.append(Case(function, name, 1, run, setup))
     return tuple(cases)
 
 
@@ -224,7 +231,9 @@ def adam_case(name: str, steps: int, config: dict[str, float] | None, dtype: typ
                 got = judge.array(items[key], f"config['{key}']", w.shape, None)
                 problems.append(judge.close(got, state[key], f"config['{key}']{where}", tol))
             expect.finish(problems, answer.mutated)
-    return Case("adam", name, 1, run)
+    kind_of = f", {np.dtype(dtype).name}" if dtype != np.float64 else ""
+    return Case("adam", name, 1, run, f"w (4, 5), {steps} step{'s' if steps > 1 else ''}, config {config or {}}"
+                                      f"{kind_of}")
 
 
 CHECKS = (

@@ -7,7 +7,8 @@ receiving the result. Each repeat sends fresh inputs from the case's secret seed
 cached answer nor a table computed offline can stand in for the layer. The
 yardstick is the reference's plain loop layer for the same direction
 (``reference.conv_backward_loops`` for a backward case), also timed here, at most
-every two minutes.
+every two minutes. A backward repeat is handed the cache of the student's own forward
+pass when that passes (``expect.cache_for``), as the other backward cases are.
 
 The student's median repeat is judged, not the best: a layer that was fast on one
 repeat (say one whose answer it had worked out beforehand) and slow on the rest is
@@ -29,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder import judge, reference
+from autograder import expect, judge, reference
 from autograder.cases import Case, Context
 from autograder.judge import Fail
 
@@ -104,8 +105,11 @@ def conv_speed(function: str, backward: bool) -> Case:
             out = judge.array(judge.unpack(answer.value, ("out", "cache"))[0], "out", expected.shape, np.float64)
             judge.values((out, expected, "out", judge.FLOAT64))
             return answer.seconds
-        dout = ctx.rng.standard_normal(reference.conv_forward(x, w, b, CONV_PARAM).shape)
-        answer = ctx.call(function, dout, (x, w, b, CONV_PARAM), echo=False)
+        out = reference.conv_forward(x, w, b, CONV_PARAM)
+        dout = ctx.rng.standard_normal(out.shape)
+        cache = expect.cache_for(ctx, function.replace("backward", "forward"), (x, w, b, CONV_PARAM), {}, out,
+                                 np.float64, (x, w, b, CONV_PARAM), "(x, w, b, conv_param)")
+        answer = ctx.call(function, dout, cache.sent, echo=False)  # only this call is timed
         grads = dict(zip(("dx", "dw", "db"), reference.conv_backward(dout, x, w, CONV_PARAM), strict=True))
         parts = judge.unpack(answer.value, tuple(grads))
         judge.values(*((judge.array(part, name, grads[name].shape, np.float64), grads[name], name, judge.FLOAT64)
@@ -127,8 +131,11 @@ def pool_speed(function: str, kind: str, backward: bool) -> Case:
             out = judge.array(judge.unpack(answer.value, ("out", "cache"))[0], "out", expected.shape, np.float64)
             judge.values((out, expected, "out", judge.FLOAT64))
             return answer.seconds
-        dout = ctx.rng.standard_normal(forward_ref(x, POOL_PARAM).shape)
-        answer = ctx.call(function, dout, (x, POOL_PARAM), echo=False)
+        out = forward_ref(x, POOL_PARAM)
+        dout = ctx.rng.standard_normal(out.shape)
+        cache = expect.cache_for(ctx, function.replace("backward", "forward"), (x, POOL_PARAM), {}, out, np.float64,
+                                 (x, POOL_PARAM), "(x, pool_param)")
+        answer = ctx.call(function, dout, cache.sent, echo=False)  # only this call is timed
         expected = backward_ref(dout, x, POOL_PARAM)
         judge.values((judge.array(answer.value, "dx", expected.shape, np.float64), expected, "dx", judge.FLOAT64))
         return answer.seconds
