@@ -64,11 +64,14 @@ FETCH_COMMAND = "python -m cs_conv.data fetch-cifar10"
 def find_data_dir(path=None) -> Path:
     """The folder that holds the kit's data files.
 
-    ``path`` if given, else the ``CS_CONV_DATA`` environment variable, else ``data/``
-    next to the ``cs_conv`` package (the layout of the repository and of a release).
+    ``path`` if given, else the ``CS_CONV_DATA`` environment variable, else the copy an installed
+    wheel carries (``cs_conv/_data``), else ``data/`` next to the ``cs_conv`` package (the layout
+    of the repository and of a release).
     """
     if path is None:
-        path = os.environ.get(DATA_ENV) or Path(__file__).resolve().parent.parent / "data"
+        package = Path(__file__).resolve().parent
+        installed = package / "_data"
+        path = os.environ.get(DATA_ENV) or (installed if installed.is_dir() else package.parent / "data")
     path = Path(path).expanduser()
     if not path.is_dir():
         raise FileNotFoundError(

@@ -1,10 +1,8 @@
-"""Which notebook task asks for each function a student writes.
+"""Which notebook task asks for each function you write.
 
-Every ``### BEGIN SOLUTION`` fence in ``cs_conv`` sits inside one of these functions.
-The release tool turns each fence into a stub whose message names the task
-(``NotImplementedError("Notebook 02, task 2.1: conv_forward_naive")``), and the
-test suite tags each test with a ``taskN_M`` marker so ``pytest -m task2_1`` runs
-exactly the tests for that task.
+Until you write it, each of these functions raises an error that names its task, for example
+``NotImplementedError("Notebook 02, task 2.1: conv_forward_naive")``: open that notebook at
+that task to see what the function must do and how it is checked.
 """
 
 TASKS: dict[str, str] = {
@@ -45,6 +43,6 @@ TASKS: dict[str, str] = {
 
 
 def marker(function_name: str) -> str:
-    """The pytest marker for a function's task: ``marker("conv_forward_naive") == "task2_1"``."""
+    """A short name for a function's task: ``marker("conv_forward_naive") == "task2_1"``."""
     number = TASKS[function_name].rsplit("task ", 1)[1]
     return "task" + number.replace(".", "_")

@@ -7,6 +7,7 @@ there, the way an instructor types it.
 
 import filecmp
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -298,3 +299,16 @@ def test_a_zip_upload_cannot_write_outside_its_folder(tmp_path):
     assert not (tmp_path / "escaped.py").exists()
     with pytest.raises(upload.UploadError, match="missing cs_conv/optim.py"):
         upload.locate(target, tmp_path / "work", ["layers.py", "optim.py"])
+
+
+# ---- defect 9: student files speak only of what students have ---------------------------------
+
+def test_the_release_speaks_only_of_what_students_have(released):
+    instructor_words = re.compile(r"solution fence|BEGIN SOLUTION|release tool|\bpytest\b|test suite|make (test|release)"
+                                  r"|autograder/|course_tools", re.IGNORECASE)
+    found = []
+    for path in released.rglob("*"):
+        if path.suffix in {".py", ".pyx", ".md", ".toml", ".txt"}:
+            found += [f"{path.relative_to(released)}: {line.strip()}" for line in path.read_text().splitlines()
+                      if instructor_words.search(line)]
+    assert not found
