@@ -231,6 +231,10 @@ out, _ = affine_forward(images, weights, np.zeros(5))
 check_close(out, images.reshape(2, 12) @ weights, "affine_forward flattens (N, 3, 4) to (N, 12)")
 out32, _ = affine_forward(images.astype(np.float32), weights.astype(np.float32), np.zeros(5, np.float32))
 assert out32.dtype == np.float32, f"float32 inputs should give a float32 output, got {out32.dtype}"
+counts = np.arange(6).reshape(2, 3)             # an integer x: the output is float64
+out_int, _ = affine_forward(counts, w, np.zeros(4))
+assert out_int.dtype == np.float64, f"integer inputs should give a float64 output, got {out_int.dtype}"
+check_close(out_int, counts @ w, "affine_forward on an integer x")
 """)
     nb.autograded("affine_forward", 2)
 
@@ -288,6 +292,7 @@ assert np.array_equal(x, [1.0, -2.0, 3.0, -1.0]), \\
     "relu_forward modified its input x: compute a new array (np.maximum), never x[x < 0] = 0"
 maps = np.arange(-12.0, 12.0).reshape(2, 3, 2, 2)
 check_close(relu_forward(maps)[0], np.maximum(maps, 0), "relu_forward keeps any shape (2, 3, 2, 2)")
+assert relu_forward(maps.astype(np.float32))[0].dtype == np.float32, "float32 input should give float32 output"
 """)
     nb.autograded("relu_forward", 1)
     nb.code("""
@@ -357,6 +362,8 @@ check_close(loss, {CONFIDENT}, "softmax_loss on confident scores (scale 25)",
             hint="the loss must grow without limit as p shrinks: no log(p + eps), no clipping of p")
 check_close(dx, eval_numerical_gradient(lambda s: softmax_loss(s, np.arange(6) % 10)[0], confident.copy()),
             "softmax_loss gradient on confident scores", tol=1e-6)
+loss32, dx32 = softmax_loss(scores.astype(np.float32), labels)
+assert dx32.dtype == np.float32, f"float32 scores should give a float32 dx, got {dx32.dtype}"
 """.replace("{CONFIDENT}", _confident_loss()))
     nb.autograded("softmax_loss", 4)
 

@@ -165,6 +165,10 @@ x5 = np.arange(25.0).reshape(1, 1, 5, 5)
 out, _ = conv_forward_naive(x5, np.ones((1, 1, 3, 3)), np.array([1.0]), {{"stride": 2, "pad": 0}})
 check_close(out[0, 0], [[55, 73], [145, 163]], "conv_forward_naive with stride 2 and a bias of 1",
             hint="output cell (i, j) starts at row i*S, column j*S")
+out_int, _ = conv_forward_naive(np.arange(25).reshape(1, 1, 5, 5), np.ones((1, 1, 3, 3)), np.array([1.0]),
+                                {{"stride": 2, "pad": 0}})
+assert out_int.dtype == np.float64, f"an integer x should give a float64 output, got {{out_int.dtype}}"
+check_close(out_int[0, 0], [[55, 73], [145, 163]], "conv_forward_naive on an integer x")
 
 # A stride per axis, (1, 2): rows step by 1, columns by 2 (stride and pad may each be a pair).
 x58 = np.sin(np.arange(80.0)).reshape(1, 2, 5, 8)

@@ -152,11 +152,16 @@ check_close(out, -np.ones((1, 1, 3, 3)), "max pooling with pad 1: padding never 
             hint="pad with -np.inf for max pooling, not with 0")
 out32, _ = max_pool_forward_naive(x.astype(np.float32), pool)
 assert out32.dtype == np.float32, f"float32 input should give float32 output, got {{out32.dtype}}"
+out_int, _ = max_pool_forward_naive(np.arange(16).reshape(1, 1, 4, 4), pool)
+assert out_int.dtype == np.float64, f"an integer x should give a float64 output, got {{out_int.dtype}}"
+check_close(out_int[0, 0], [[5, 7], [13, 15]], "max_pool_forward_naive on an integer x")
 """)
     nb.autograded("max_pool_forward_naive", 4)
     nb.code(f"""
 out, _ = avg_pool_forward_naive(table[None, None], pool)
 check_close(out[0, 0], avg_table, "avg_pool_forward_naive on the lecture's table")
+out_int, _ = avg_pool_forward_naive(np.arange(16).reshape(1, 1, 4, 4), pool)   # an integer x: float64 means
+check_close(out_int[0, 0], [[2.5, 4.5], [10.5, 12.5]], "avg_pool_forward_naive on an integer x")
 
 a = (10 * np.arange(5)[:, None] + np.arange(5)[None, :]).astype(float)[None, None]   # a[i, j] = 10 i + j
 out, _ = avg_pool_forward_naive(a, {{"pool_height": 3, "pool_width": 3, "stride": 2}})
