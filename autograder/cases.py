@@ -120,8 +120,8 @@ class Context:
         self.memo = {} if memo is None else memo  # shared by the cases of one check, e.g. "forward timed out"
         self.module = module
         self.case = case
-        loops = pace.allowance(case.work)
-        self.limit = float(round(max(limit, loops)))
+        loops = float(round(pace.allowance(case.work)))  # whole seconds: a report's limits read alike
+        self.limit = max(limit, loops)
         self._why = f", {pace.LOOP_FACTOR:g}x the grader's plain loops on this case" if loops > limit else ""
         self.budget = budget
         self.spent = 0.0

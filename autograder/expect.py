@@ -74,7 +74,7 @@ class Cache:
 
 
 def cache_for(ctx: Context, forward_name: str, args: tuple[Any, ...], names: dict[str, np.ndarray],
-              expected: np.ndarray, dtype: np.dtype | type, documented: tuple[Any, ...], what: str,
+              expected: np.ndarray, dtype: np.dtype | type, documented: Any, what: str,
               tol: Tolerance | None = None) -> Cache:
     """The student's own ``forward_name`` cache if that forward passes this case, else ``documented``.
 
@@ -83,12 +83,13 @@ def cache_for(ctx: Context, forward_name: str, args: tuple[Any, ...], names: dic
     fallback = f"judged on the documented cache {what}: your {forward_name} "
     if ctx.memo.get(KEPT):
         return Cache(documented, None, fallback + ctx.memo[KEPT])
+    spent = ctx.spent
     try:
         answer = ctx.call(forward_name, *args, keep=KEPT, names=names)
     except StudentFailure as failure:
         if failure.kind == "timeout":  # do not wait for it again in every case of this check
             ctx.memo[KEPT] = "timed out in an earlier case"
-        ctx.spent = 0.0  # the backward pass keeps its whole limit
+        ctx.spent = spent  # a forward pass that failed costs the backward pass none of its time
         return Cache(documented, None, fallback + f"failed on this case ({failure.kind})")
     try:
         problems = forward_problems(answer.value, expected, dtype, tol)
