@@ -16,7 +16,9 @@ class Limits:
     Wall clocks are the real controls; ``RLIMIT_CPU`` is only a backstop.
     """
 
-    case_seconds: float = 20.0  # one case: the student's time over every request it makes
+    # One case: the student's time over every request it makes; the floor of a limit that grows to
+    # 20x the grader's own seven-loop layer on this machine for the case's work (autograder.pace).
+    case_seconds: float = 20.0
     import_seconds: float = 20.0  # importing the student's module in a fresh process
     # Everything for one full grade, build included: a submission that loops in every function
     # finishes within it, the checks it leaves unrun reported as not run.
