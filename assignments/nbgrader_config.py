@@ -16,7 +16,7 @@ for path in (str(REPO), str(HERE)):
         sys.path.insert(0, path)
 
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
-from nbgrader.converters import GenerateAssignment  # noqa: E402
+from nbgrader.converters import GenerateAssignment, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
@@ -31,6 +31,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from course_tools.kernel import SandboxedExecute  # noqa: E402
 from course_tools.nofollow_copy import RefuseLinks, SafeCollect  # noqa: E402
+from course_tools.pending import MarkPending  # noqa: E402
 from course_tools.release import NOT_SUBMITTED, ReleaseFiles  # noqa: E402
 from course_tools.sanitise import SanitiseStudentContent  # noqa: E402
 from course_tools.verdicts import (  # noqa: E402
@@ -123,6 +124,12 @@ c.Autograde.autograde_preprocessors = [
 # folder) sanitises again while rendering: a notebook autograded before the sanitiser existed, or
 # edited since, is made inert too.
 c.HTMLExporter.preprocessors = [SanitiseStudentContent]
+
+# Feedback (generate_feedback): nbgrader's steps, then MarkPending, and the course's copy of nbgrader's
+# feedback template, which shows grades that wait for a person as pending rather than 0.
+c.GenerateFeedback.preprocessors = [*GenerateFeedback.preprocessors.default(), MarkPending]
+c.GenerateFeedback.HTMLExporter.template_name = "cs_conv_feedback"
+c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [str(HERE / "course_tools" / "feedback_templates")]
 
 # Environment switches: CS_CONV_NO_SANDBOX=1 runs kernels without the jail (debugging only).
 if os.environ.get("CS_CONV_NO_SANDBOX") == "1":

@@ -304,11 +304,32 @@ def test_a_zip_upload_cannot_write_outside_its_folder(tmp_path):
 # ---- defect 9: student files speak only of what students have ---------------------------------
 
 def test_the_release_speaks_only_of_what_students_have(released):
-    instructor_words = re.compile(r"solution fence|BEGIN SOLUTION|release tool|\bpytest\b|test suite|make (test|release)"
-                                  r"|autograder/|course_tools", re.IGNORECASE)
+    instructor_words = re.compile(r"solution fence|BEGIN SOLUTION|release tool|\bpytest\b|test suite"
+                                  r"|make (test|release)|autograder/|course_tools", re.IGNORECASE)
     found = []
     for path in released.rglob("*"):
         if path.suffix in {".py", ".pyx", ".md", ".toml", ".txt"}:
             found += [f"{path.relative_to(released)}: {line.strip()}" for line in path.read_text().splitlines()
                       if instructor_words.search(line)]
     assert not found
+
+
+# ---- defect 4: feedback shows written answers not graded yet as pending ------------------------
+
+@pytest.mark.slow
+def test_feedback_shows_ungraded_written_answers_as_pending(released):
+    from course_tools.samples import write_partial
+
+    course = released.parents[1]
+    write_partial(released, course / "source" / "cnn", course / "submitted" / "partial" / "cnn")
+    proc = run_nbgrader(course, "autograde", "cnn", "--student=partial")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_nbgrader(course, "generate_feedback", "cnn", "--student=partial")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "not recognized by `MarkPending`" not in proc.stderr
+    html = (course / "feedback" / "partial" / "cnn" / "01_vector_backprop.html").read_text()
+    # The partial student answered one of notebook 01's two written questions: that answer waits for a
+    # person (pending), the unanswered one scores 0 as nbgrader decides.
+    assert html.count("Score: pending / 2.0") == 2  # the table of contents and the cell's heading
+    assert "2.0 of these points pending: written answers not graded yet" in html
+    assert "cs-conv-kernel-" not in html and str(course) not in html
