@@ -333,3 +333,15 @@ def test_feedback_shows_ungraded_written_answers_as_pending(released):
     assert html.count("Score: pending / 2.0") == 2  # the table of contents and the cell's heading
     assert "2.0 of these points pending: written answers not graded yet" in html
     assert "cs-conv-kernel-" not in html and str(course) not in html
+
+
+@pytest.mark.slow
+def test_make_release_fails_when_the_course_config_does_not_load(tmp_path):
+    from course_tools.release import ReleaseError, make_release
+
+    course = make_course(tmp_path / "course")
+    config = course / "nbgrader_config.py"
+    config.write_text(config.read_text() + "raise RuntimeError('a typo in the config')\n")
+    with pytest.raises(ReleaseError, match="ReleaseFiles did not run") as error:
+        make_release(course)
+    assert "a typo in the config" in str(error.value)

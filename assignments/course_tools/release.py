@@ -163,8 +163,15 @@ class ReleaseFiles(NbGraderPreprocessor):
 def make_release(course: Path = COURSE, assignment: str = ASSIGNMENT) -> Path:
     """``nbgrader generate_assignment ASSIGNMENT --force`` in ``course``; return the release folder."""
     course = Path(course).resolve()
-    nbgrader(course, "generate_assignment", assignment, "--force")
-    return course / "release" / assignment
+    proc = nbgrader(course, "generate_assignment", assignment, "--force")
+    release = course / "release" / assignment
+    if not (release / "cs_conv").is_dir():
+        # nbgrader logs a config file that raises and carries on with its defaults: notebooks only.
+        errors = [line for line in proc.stderr.splitlines() if "ERROR" in line or "Error" in line]
+        raise ReleaseError(f"{release} has no cs_conv/: ReleaseFiles did not run. Does {course / 'nbgrader_config.py'} "
+                           "load? nbgrader goes on without a config that raises:\n" + "\n".join(errors[-10:]),
+                           log=proc.stdout + proc.stderr)
+    return release
 
 
 def main(argv: list[str] | None = None) -> int:
