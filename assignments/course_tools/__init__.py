@@ -1,12 +1,15 @@
 """The instructor's tools for the nbgrader course in ``assignments/``.
 
 - ``cells`` and ``notebooks/``: write the five source notebooks (``make notebooks``).
-- ``release``: the student release, with stubbed ``cs_conv`` (``make release``).
+- ``release``: the student release, written inside ``nbgrader generate_assignment`` (``make release``);
+  ``release_files/``: what it ships besides the notebooks and stubs.
 - ``leaks``: scan a release for solution text, hidden tests and grader files.
 - ``verdicts``: the nbgrader preprocessors that put the sandboxed autograder's verdicts in grade cells.
 - ``kernel``: the sandboxed kernel that runs submitted notebooks while grading.
 - ``nofollow_copy``: nbgrader's copy of a submission, with whatever came through a link deleted.
-- ``grading``: autograde, feedback and CSV exports (``make grade``), and ``gradescope``: the bundle.
+- ``pending`` and ``feedback_templates/``: feedback that shows written answers not yet graded as pending.
+- ``grading``: autograde, feedback and CSV exports (``make grade``), and ``gradescope``: the bundle
+  (``gradescope_files/``).
 - ``samples`` and ``demo``: sample submissions and the end-to-end ``make demo``.
 
 Never copied into a release.
