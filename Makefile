@@ -43,6 +43,7 @@ bench: build
 	$(PY) bench/bench_conv.py
 	$(PY) bench/bench_train.py
 	$(PY) bench/bench_grader.py
+	$(PY) bench/bench_course.py
 
 # The course (assignments/, see assignments/course_tools): run from the course folder.
 COURSE := cd assignments && PYTHONPATH=$(CURDIR) ../$(PY) -m course_tools

@@ -20,7 +20,6 @@ from nbgrader.converters import GenerateAssignment, GenerateFeedback  # noqa: E4
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
     CheckCellMetadata,
-    ClearOutput,
     DeduplicateIds,
     IgnorePattern,
     LimitOutput,
@@ -29,7 +28,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from course_tools.kernel import SandboxedExecute  # noqa: E402
+from course_tools.kernel import SandboxedExecute, SubmittedOutputs  # noqa: E402
 from course_tools.nofollow_copy import RefuseLinks, SafeCollect  # noqa: E402
 from course_tools.pending import MarkPending  # noqa: E402
 from course_tools.release import NOT_SUBMITTED, ReleaseFiles  # noqa: E402
@@ -66,7 +65,14 @@ c.GenerateAssignment.preprocessors = [*GenerateAssignment.preprocessors.default(
 # Every grade cell is re-added if a student deleted it, and restored if they edited it.
 c.OverwriteCells.add_missing_cells = True
 
-# Execution of submitted notebooks: per-cell timeout, output limits.
+# Re-running submitted notebooks: off by default. Scores come from the autograder either way; a re-run
+# only gives feedback fresh outputs, at most of the grading's cost. Off, each notebook keeps the outputs
+# the student submitted (sanitised like a kernel's, and headed by a note saying whose they are).
+# On for one run: nbgrader autograde cnn --GradingMode.execute_notebooks=True, or
+# python -m course_tools.grading --execute.
+c.GradingMode.execute_notebooks = False
+
+# Execution of submitted notebooks (when re-run): per-cell timeout, output limits.
 c.Execute.timeout = 180
 c.Execute.interrupt_on_timeout = True
 c.LimitOutput.max_lines = 300
@@ -86,11 +92,13 @@ c.ExchangeFactory.collect = SafeCollect
 # StripForgedCells comes next, before any step that reads nbgrader metadata: DeduplicateIds,
 # OverwriteCells and CheckCellMetadata raise on metadata a student forged, or trust it.
 # RestoreMissingCells must come before OverwriteCells, whose add_missing_cells (nbgrader 0.9)
-# raises KeyError when a read-only cell precedes a deleted grade cell.
+# raises KeyError when a read-only cell precedes a deleted grade cell. SubmittedOutputs is nbgrader's
+# ClearOutput when notebooks are re-run; otherwise it keeps the submitted outputs except in grade cells
+# and in read-only cells whose source OverwriteCells is about to put back.
 c.Autograde.sanitize_preprocessors = [
     RefuseLinks,
     StripForgedCells,
-    ClearOutput,
+    SubmittedOutputs,
     DeduplicateIds,
     OverwriteKernelspec,
     RestoreMissingCells,
@@ -100,7 +108,8 @@ c.Autograde.sanitize_preprocessors = [
 
 # Autograding, in order. The kernel's own outputs are never trusted:
 # - RunAutograder grades the submission's files before any of its kernels runs;
-# - SandboxedExecute runs the notebook in a jailed kernel, in a scratch copy of the folder;
+# - SandboxedExecute runs the notebook in a jailed kernel, in a scratch copy of the folder (when
+#   re-running; otherwise it only heads the notebook with a note that the outputs are the student's);
 # - ApplyVerdicts, after the output limits and before SaveAutoGrades reads the scores, replaces
 #   every grade cell's outputs by the autograder's verdict and points;
 # - SanitiseStudentContent makes the autograded notebook's HTML inert (formgrader renders it in

@@ -1,6 +1,6 @@
 """Grade every submission in a course folder through nbgrader, then write feedback and CSVs.
 
-    python -m course_tools.grading [--course DIR]
+    python -m course_tools.grading [--course DIR] [--execute] [--force] [--workers N]
 
 Steps, in order (``make grade`` runs them on ``assignments/``):
 
@@ -9,30 +9,39 @@ Steps, in order (``make grade`` runs them on ``assignments/``):
    are never graded. Nothing under ``submitted/`` is changed; the protection itself is
    ``course_tools.nofollow_copy.RefuseLinks``, in nbgrader's own pipeline, so that plain
    ``nbgrader autograde`` and formgrader are just as safe;
-2. ``nbgrader autograde cnn --force`` for each student not refused: each notebook runs in a jailed
-   kernel and every grade cell gets the sandboxed autograder's verdict (see ``nbgrader_config.py``);
-3. ``nbgrader generate_feedback cnn --force``: HTML with the verdict messages;
+2. plan (``course_tools.regrade``): only submissions that are new or changed, or graded by another
+   version of the grader or in the other mode, are autograded again (all of them with ``--force``);
+   an unchanged one whose grades changed in the gradebook since (written answers graded by a
+   person) gets fresh feedback only;
+3. for each, ``nbgrader autograde cnn --student S --force`` then ``nbgrader generate_feedback cnn
+   --student S --force``, as nbgrader's own converters in a few long-lived worker processes
+   (``course_tools.grade_worker``): every grade cell gets the sandboxed autograder's verdict, and
+   the notebooks keep the outputs the student submitted, or with ``--execute`` are re-run in
+   sandboxed kernels (see ``nbgrader_config.py``); the scores are the same either way;
 4. ``exports/grades.csv`` (``nbgrader export``), ``exports/tests.csv`` (one row per student and
    autograder test) and ``exports/notebooks.csv`` (one row per student and notebook);
-5. a table of scores per student and notebook on stdout.
+5. a table of scores per student and notebook on stdout; ``logs/timings.json`` says where the
+   time went.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import hashlib
 import json
+import multiprocessing
 import os
 import sqlite3
 import sys
-import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
 from nbgrader.api import Gradebook, MissingEntry
 
+from course_tools import grade_worker, regrade
 from course_tools.nofollow_copy import Survey, survey
 from course_tools.release import ASSIGNMENT, COURSE, ReleaseError, nbgrader
 from course_tools.verdicts import results_folder
@@ -78,6 +87,21 @@ def notebook_scores(course: Path, assignment: str = ASSIGNMENT) -> list[Notebook
                     student, notebook.name, float(notebook.code_score), float(notebook.max_code_score),
                     None if pending else float(notebook.written_score), float(notebook.max_written_score)))
     return rows
+
+
+def cell_grades(course: Path, assignment: str = ASSIGNMENT) -> dict[tuple[str, str, str], tuple]:
+    """(student, notebook, grade cell) -> (autograded score, manual score), from the gradebook."""
+    grades = {}
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for student in students(course, assignment):
+            try:
+                submission = gradebook.find_submission(assignment, student)
+            except MissingEntry:
+                continue
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    grades[(student, notebook.name, grade.name)] = (grade.auto_score, grade.manual_score)
+    return grades
 
 
 def write_exports(course: Path, assignment: str = ASSIGNMENT) -> dict[str, Path]:
@@ -135,48 +159,101 @@ def use_wal(gradebook: Path) -> None:
         db.execute("PRAGMA journal_mode=WAL")
 
 
-def autograde_all(course: Path, who: list[str], assignment: str, workers: int, logs: Path) -> list[str]:
-    """``nbgrader autograde`` for each student, ``workers`` at a time; return the failures.
+@dataclass
+class Task:
+    """What one student needs this run: autograding (and then feedback), or fresh feedback only."""
 
-    One nbgrader process per student: each runs the autograder on its submission and then its
-    notebooks' kernels, so two of them keep two cores busy. They share the gradebook (in WAL mode)
-    and a cache of compiled extensions (identical .pyx files are compiled once).
+    student: str
+    autograde: bool
+    key: str  # digest of the submission and the grader (course_tools.regrade)
+
+
+def plan(course: Path, who: list[str], assignment: str, execute: bool, force: bool) -> tuple[list[Task], list[str]]:
+    """The students to grade or give fresh feedback, and those left as they are (``course_tools.regrade``)."""
+    version = regrade.grader_version(course, assignment, execute)
+    record = {} if force else regrade.load_record(course, assignment)
+    tasks, unchanged = [], []
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+        for student in who:
+            digest = regrade.submission_digest(course / "submitted" / student / assignment)
+            key = hashlib.sha256(f"{digest} {version}".encode()).hexdigest()
+            last = record.get(student, {})
+            state = regrade.gradebook_state(gradebook, assignment, student)
+            graded = (digest is not None and last.get("key") == key and state is not None
+                      and (course / "autograded" / student / assignment).is_dir())
+            if not graded:
+                tasks.append(Task(student, True, key))
+            elif last.get("feedback") != state or not (course / "feedback" / student / assignment).is_dir():
+                tasks.append(Task(student, False, key))
+            else:
+                unchanged.append(student)
+    return tasks, unchanged
+
+
+def autograde_all(course: Path, tasks: list[Task], assignment: str, workers: int, logs: Path,
+                  execute: bool = False) -> tuple[list[str], dict[str, dict]]:
+    """Autograde and write feedback for each task, ``workers`` students at a time; return the failures
+    and each student's timings.
+
+    Each worker is a long-lived process running nbgrader's own converters (``course_tools.grade_worker``),
+    so nbgrader's start-up is paid once per worker, not twice per student. A worker runs the autograder
+    on a submission (a sandboxed process), then its notebooks' kernels if re-running, then writes the
+    student's feedback, so two workers keep two cores busy. They share the gradebook (in WAL mode;
+    nbgrader writes a student's rows in short transactions) and the autograder's cache of compiled
+    extensions (identical .pyx files are compiled once). The record of what was graded
+    (``course_tools.regrade``) is written after each student, so an interrupted run resumes.
     """
     use_wal(course / "gradebook.db")
-
-    def one(student: str) -> str | None:
-        log = logs / f"autograde-{student}.log"
-        try:
-            proc = nbgrader(course, "autograde", assignment, "--force", "--student", student)
-            log.write_text(proc.stderr)
-            return None
-        except ReleaseError as error:
-            log.write_text(error.log)
-            return f"{student}: {error}"
-        except Exception as error:  # noqa: BLE001 - one student's trouble must not stop the others
-            log.write_text(f"{type(error).__name__}: {error}\n")
-            return f"{student}: {type(error).__name__}: {error}"
-
-    with tempfile.TemporaryDirectory(prefix="cs-conv-builds-") as cache:
-        os.environ["CS_CONV_BUILD_CACHE"] = cache
-        try:
-            with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
-                results = list(pool.map(one, who))
-        finally:
-            os.environ.pop("CS_CONV_BUILD_CACHE", None)
+    record = regrade.load_record(course, assignment)
+    timings: dict[str, dict] = {}
+    failures: list[str] = []
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no state of this one
+    # A worker is replaced after this many students, which bounds what nbgrader's objects leak.
+    with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context, max_tasks_per_child=50,
+                             initializer=grade_worker.start,
+                             initargs=(str(course), execute, str(logs / "workers.log"))) as pool:
+        running = {pool.submit(grade_worker.grade_one, task.student, assignment, task.autograde): task
+                   for task in tasks}
+        for future in as_completed(running):
+            task = running[future]
+            log = logs / f"autograde-{task.student}.log"
+            try:
+                result = future.result()
+            except Exception as error:  # noqa: BLE001 - one student's trouble must not stop the others
+                result = {"ok": False, "log": f"{type(error).__name__}: {error}\n"}
+            log.write_text(result["log"])
+            timings[task.student] = {name: result.get(name, 0.0) for name in ("autograde_seconds", "feedback_seconds")}
+            if not result["ok"]:
+                failures.append(f"{task.student}: nbgrader failed, see {log}")
+                record.pop(task.student, None)
+                continue
+            # A fresh connection each time: one kept open would read a snapshot from before this student.
+            with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
+                state = regrade.gradebook_state(gradebook, assignment, task.student)
+            record[task.student] = {"key": task.key, "feedback": state}
+            regrade.save_record(course, assignment, record)
+    done = [task.student for task in tasks]
     (logs / "autograde.log").write_text("\n".join(
-        (logs / f"autograde-{student}.log").read_text() for student in who))
-    return [failure for failure in results if failure]
+        (logs / f"autograde-{student}.log").read_text() for student in done
+        if (logs / f"autograde-{student}.log").is_file()))
+    return failures, timings
 
 
-def grade(course: Path = COURSE, assignment: str = ASSIGNMENT, log=print, workers: int | None = None) -> dict:
-    """Autograde, feedback and exports for every submission; return a summary."""
+def grade(course: Path = COURSE, assignment: str = ASSIGNMENT, log=print, workers: int | None = None,
+          execute: bool = False, force: bool = False) -> dict:
+    """Autograde, feedback and exports for every new or changed submission; return a summary.
+
+    ``execute`` re-runs every notebook in a sandboxed kernel (fresh outputs in feedback); by default
+    the submitted outputs are kept (``course_tools.kernel.GradingMode``). Scores are the autograder's
+    either way. ``force`` regrades every submission, changed or not.
+    """
     course = Path(course).resolve()
     if not (course / "gradebook.db").exists():
         raise ReleaseError(f"{course} has no gradebook: make the release first (make release)")
     who = students(course, assignment)
     if not who:
         raise ReleaseError(f"nothing to grade: {course / 'submitted'} has no <student>/{assignment}/ folder")
+    started = time.perf_counter()
     surveys = survey_submissions(course, who, assignment)
     refused = [f"{student}: {found.problem}" for student, found in surveys.items() if found.problem]
     for student, found in surveys.items():
@@ -186,16 +263,27 @@ def grade(course: Path = COURSE, assignment: str = ASSIGNMENT, log=print, worker
         log(f"refused: {line}")
     logs = course / "logs"
     logs.mkdir(exist_ok=True)
-    start = time.perf_counter()
     graded = [student for student in who if surveys[student].problem is None]
-    failures = refused + autograde_all(course, graded, assignment, workers or os.cpu_count() or 1, logs)
+    tasks, unchanged = plan(course, graded, assignment, execute, force)
+    if unchanged:
+        log(f"unchanged since they were graded (--force regrades them): {len(unchanged)} submission(s)")
+    plan_seconds = time.perf_counter() - started
+    start = time.perf_counter()
+    failures, timings = autograde_all(course, tasks, assignment, workers or os.cpu_count() or 1, logs, execute)
+    failures = refused + failures
     autograde_seconds = time.perf_counter() - start
-    proc = nbgrader(course, "generate_feedback", assignment, "--force")
-    (logs / "feedback.log").write_text(proc.stderr)
+    start = time.perf_counter()
     exports = write_exports(course, assignment)
+    export_seconds = time.perf_counter() - start
     rows = notebook_scores(course, assignment)
+    seconds = {"plan": plan_seconds, "autograde_and_feedback": autograde_seconds, "export": export_seconds,
+               "students": timings}
+    (logs / "timings.json").write_text(json.dumps(seconds, indent=1))
     return {"students": who, "rows": rows, "exports": exports, "feedback": course / "feedback",
             "autograde_seconds": autograde_seconds, "failures": failures,
+            "autograded": [task.student for task in tasks if task.autograde],
+            "feedback_only": [task.student for task in tasks if not task.autograde],
+            "unchanged": unchanged, "seconds": seconds,
             "not_graded": {student: found.lines() for student, found in surveys.items() if found.refused},
             "log": logs / "autograde.log"}
 
@@ -204,14 +292,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--course", type=Path, default=COURSE, help="the nbgrader course folder")
     parser.add_argument("--workers", type=int, default=None, help="students graded at once (default: CPUs)")
+    parser.add_argument("--execute", action="store_true",
+                        help="re-run every notebook in a sandboxed kernel, for fresh outputs in feedback "
+                             "(slower; scores are the same)")
+    parser.add_argument("--force", action="store_true", help="regrade every submission, changed or not")
     args = parser.parse_args(argv)
     try:
-        summary = grade(args.course, workers=args.workers)
+        summary = grade(args.course, workers=args.workers, execute=args.execute, force=args.force)
     except ReleaseError as error:
         print(f"grading failed: {error}", file=sys.stderr)
         return 1
     print(table(summary["rows"]))
-    print(f"\nautograded {len(summary['students'])} submission(s) in {summary['autograde_seconds']:.0f} s")
+    print(f"\nautograded {len(summary['autograded'])} submission(s) and refreshed the feedback of "
+          f"{len(summary['feedback_only'])} in {summary['autograde_seconds']:.0f} s; "
+          f"{len(summary['unchanged'])} unchanged")
     print(f"feedback:  {summary['feedback']}/<student>/{ASSIGNMENT}/*.html")
     for name, path in summary["exports"].items():
         print(f"{name + '.csv':14s} {path}")

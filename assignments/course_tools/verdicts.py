@@ -31,6 +31,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -152,7 +153,9 @@ class RunAutograder(NbGraderPreprocessor):
         student = resources["nbgrader"]["student"]
         if key not in _RESULTS:
             self.log.info("Autograder: grading %s", folder)
+            started = time.perf_counter()
             _RESULTS[key] = run_autograder(folder, list(self.command), self.timeout, log=target / f"{student}.log")
+            self.log.info("Autograder: graded in %.2f s", time.perf_counter() - started)
         resources.setdefault("cs_conv", {})["autograder"] = _RESULTS[key]
         (target / f"{student}.json").write_text(json.dumps(_RESULTS[key], indent=1))
         return nb, resources
