@@ -148,7 +148,8 @@ def test_a_students_edited_cs_conv_is_what_got_graded(course_run):
     cells = json.loads(autograded.read_text())["cells"]
     setup_output = "".join(cells[1]["outputs"][0]["text"])
     assert "cs_conv is imported from" in setup_output and str(REPO) not in setup_output
-    assert "/work/cs_conv" in setup_output, setup_output
+    # The kernel's copy of the student's own folder, under the name it has inside the sandbox.
+    assert "/home/student/cs_conv" in setup_output, setup_output
     verdicts = {cell["metadata"]["nbgrader"]["grade_id"]: "".join(cell["outputs"][0]["text"])
                 for cell in cells if cell.get("metadata", {}).get("nbgrader", {}).get("grade")
                 and cell["cell_type"] == "code"}
