@@ -54,3 +54,16 @@ def by_function(report: Report) -> dict[str, tuple[float, float]]:
 
 def messages(report: Report, function: str) -> list[str]:
     return [r.message for r in report.results if r.function == function and r.message]
+
+
+def processes_of(uid: int) -> list[int]:
+    """The pids of every process ``uid`` runs now (to show a sandbox left nothing behind)."""
+    found = []
+    for status in Path("/proc").glob("[0-9]*/status"):
+        try:
+            lines = status.read_text().splitlines()
+        except OSError:
+            continue
+        if any(line.startswith("Uid:") and line.split()[1] == str(uid) for line in lines):
+            found.append(int(status.parent.name))
+    return found

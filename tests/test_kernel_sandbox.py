@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from autograder_helpers import processes_of
 from nbformat.v4 import new_code_cell, new_notebook
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,18 +42,6 @@ def execute(tmp_path: Path, *sources: str, student: str = "student", **traits) -
         parts = [o.get("text", "") if o.output_type == "stream" else o.get("evalue", "") for o in cell.outputs]
         texts.append("".join(parts).strip())
     return texts
-
-
-def processes_of(uid: int) -> list[int]:
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            lines = status.read_text().splitlines()
-        except OSError:
-            continue
-        if any(line.startswith("Uid:") and line.split()[1] == str(uid) for line in lines):
-            found.append(int(status.parent.name))
-    return found
 
 
 def descends_from_us(pid: int) -> bool:

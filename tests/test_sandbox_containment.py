@@ -29,7 +29,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from autograder_helpers import REPO, TEST_LIMITS, apply_patches, by_function, copy_solved, messages
+from autograder_helpers import REPO, TEST_LIMITS, apply_patches, by_function, copy_solved, messages, processes_of
 
 from autograder.grade import Settings, grade
 from autograder.sandbox import (
@@ -83,19 +83,6 @@ def in_function(header: str, code: str) -> list[tuple[str, str, str]]:
     """A patch that runs ``code`` first thing in the layers.py function that starts with ``header``."""
     body = "".join(f"    {line}\n" for line in code.strip("\n").splitlines())
     return [("layers.py", header, header + body)]
-
-
-def processes_of(uid: int) -> list[int]:
-    found = []
-    for status in Path("/proc").glob("[0-9]*/status"):
-        try:
-            text = status.read_text()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            if line.startswith("Uid:") and line.split()[1] == str(uid):
-                found.append(int(status.parent.name))
-    return found
 
 
 def segments_of(uid: int) -> list[dict[str, str]]:
