@@ -87,6 +87,8 @@ def cache_for(ctx: Context, forward_name: str, args: tuple[Any, ...], names: dic
     try:
         answer = ctx.call(forward_name, *args, keep=KEPT, names=names)
     except StudentFailure as failure:
+        if failure.kind == "timeout" and ctx.budget.left() <= 0:
+            raise  # the submission's budget is used up: there is no time left for the backward pass either
         if failure.kind == "timeout":  # do not wait for it again in every case of this check
             ctx.memo[KEPT] = "timed out in an earlier case"
         ctx.spent = spent  # a forward pass that failed costs the backward pass none of its time

@@ -272,7 +272,9 @@ def test_looping_in_every_function_while_ignoring_sigterm_ends_within_the_budget
     assert [r.name for r in report.results] == [case.title for check in catalog.CATALOG for case in check.cases]
     assert report.score == 0
     used_up = f"the submission's time budget ({budget:g} s) was used up"
-    allowed = ("timed out (limit 2 s)", f"timed out ({used_up})", "timed out in an earlier case",
+    # A backward case whose forward pass timed out may find the budget used up while its fresh process
+    # imports the module again ("timed out while importing cs_conv.layers (...used up)").
+    allowed = ("timed out (limit 2 s)", f"({used_up})", "timed out in an earlier case",
                f"not run: {used_up}", "did not compile")  # the build, if a loaded machine made it outlast the budget
     assert all(any(a in r.message for a in allowed) for r in report.results), \
         {r.name: r.message for r in report.results if not any(a in r.message for a in allowed)}
