@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -164,7 +165,7 @@ def _stride_mistakes(stride: tuple[int, int], outputs: Callable[[tuple[int, int]
     for steps, text in named:
         if steps != (sh, sw):
             says.setdefault(steps, []).append(text)
-    return [Mistake(", or ".join(texts), lambda steps=steps: outputs(steps)) for steps, texts in says.items()]
+    return [Mistake(", or ".join(texts), partial(outputs, steps)) for steps, texts in says.items()]
 
 
 def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, param: dict, expected: np.ndarray,
@@ -351,7 +352,7 @@ def im2col(x: np.ndarray, HH: int, WW: int, param: dict, expected: np.ndarray, t
             for kh in range(HH):
                 for kw in range(WW):
                     row = c * HH * WW + kh * HH + kw
-                    if row < wrong.shape[1]:
+                    if row < C * HH * WW:  # past the last row it writes outside the array
                         wrong[:, row] = expected[:, (c * HH + kh) * WW + kw]
         return {"cols": wrong}
 
@@ -434,6 +435,9 @@ def softmax_loss(x: np.ndarray, y: np.ndarray, expected: Arrays, tol: Tolerance)
     top = scores.max(axis=1)
     log_z = top + np.log(np.exp(scores - top[:, None]).sum(axis=1))
     right_class = np.exp(scores[np.arange(n), y] - log_z)  # each example's right class's probability
+    def capped_loss(eps: float) -> Arrays:
+        return {"loss": np.array(-np.log(right_class + eps).mean())}
+
     capped = "the loss is capped: log(p + eps) or a clipped p keeps it below -log(eps), and confident wrong " \
              "scores need more (log p = s - max - log(sum(exp(s - max))))"
     values = hint([
@@ -441,8 +445,8 @@ def softmax_loss(x: np.ndarray, y: np.ndarray, expected: Arrays, tol: Tolerance)
                 lambda: {"dx": dx * n}),
         Mistake("the loss is the sum over the batch: it is the mean over the N examples",
                 lambda: {"loss": loss * n}),
-        *(Mistake(capped, lambda eps=eps: {"loss": np.array(-np.log(right_class + eps).mean())})
-          for eps in (1e-5, 1e-6, 1e-7, 1e-8, 1e-10, 1e-12, 1e-13, 1e-15, 1e-20)),
+        *(Mistake(capped, partial(capped_loss, eps)) for eps in (1e-5, 1e-6, 1e-7, 1e-8, 1e-10, 1e-12, 1e-13, 1e-15,
+                                                                  1e-20)),
     ], expected, tol)
 
     def said(got: Arrays) -> str | None:
