@@ -99,9 +99,8 @@ def grade_one(student: str, assignment: str, autograde: bool = True, feedback: b
         if not ok:
             return result
     if feedback:
-        # As NbGraderAPI.generate_feedback does: the feedback template, whatever else HTMLExporter uses.
-        extra = Config({"HTMLExporter": {"template_name": "feedback"}})
-        ok, log, seconds = _run(GenerateFeedback, student, assignment, extra)
+        # As ``nbgrader generate_feedback`` runs it: the course config's template and steps for feedback.
+        ok, log, seconds = _run(GenerateFeedback, student, assignment)
         result.update(ok=ok, feedback_seconds=seconds)
         result["log"] += log
     return result
