@@ -11,10 +11,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
+TEMPLATES = HERE / "course_tools" / "templates"
 for path in (str(REPO), str(HERE)):
     if path not in sys.path:
         sys.path.insert(0, path)
 
+import nbgrader  # noqa: E402
 from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.converters import GenerateAssignment, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
@@ -138,7 +140,18 @@ c.HTMLExporter.preprocessors = [SanitiseStudentContent]
 # feedback template, which shows grades that wait for a person as pending rather than 0.
 c.GenerateFeedback.preprocessors = [*GenerateFeedback.preprocessors.default(), MarkPending]
 c.GenerateFeedback.HTMLExporter.template_name = "cs_conv_feedback"
-c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [str(HERE / "course_tools" / "feedback_templates")]
+c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
+
+# formgrader renders submissions with the course's copy of its template, which loads MathJax (with its
+# Safe extension) from the Jupyter server's own copy (jupyter-server-mathjax), not a CDN, so math shows
+# without a network. Feedback files travel alone (nbgrader release_feedback copies the .html files
+# only), so they keep nbconvert's CDN copy.
+c.HTMLExporter.template_name = "cs_conv_formgrade"
+# formgrader's own templates (its handlers.template_path, whose import is slow): as a base folder for the
+# template chain, and as a search path for the "formgrade/index.html.j2" that the course's copy extends.
+FORMGRADER_TEMPLATES = str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates")
+c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), FORMGRADER_TEMPLATES]
+c.HTMLExporter.extra_template_paths = [FORMGRADER_TEMPLATES]
 
 # Environment switches: CS_CONV_NO_SANDBOX=1 runs kernels without the jail (debugging only).
 if os.environ.get("CS_CONV_NO_SANDBOX") == "1":

@@ -345,3 +345,47 @@ def test_make_release_fails_when_the_course_config_does_not_load(tmp_path):
     with pytest.raises(ReleaseError, match="ReleaseFiles did not run") as error:
         make_release(course)
     assert "a typo in the config" in str(error.value)
+
+
+@pytest.mark.slow
+def test_formgrader_renders_math_with_the_servers_own_mathjax(released, tmp_path):
+    import socket
+    import sqlite3
+    import time
+    import urllib.parse
+    import urllib.request
+
+    course = released.parents[1]
+    if not (course / "autograded" / "blank").is_dir():
+        shutil.copytree(released, course / "submitted" / "blank" / "cnn")
+        assert run_nbgrader(course, "autograde", "cnn", "--student=blank").returncode == 0
+    with sqlite3.connect(course / "gradebook.db") as db:
+        [notebook_id] = db.execute("SELECT id FROM submitted_notebook LIMIT 1").fetchone()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    log = open(tmp_path / "server.log", "w")
+    server = subprocess.Popen([str(Path(sys.executable).with_name("jupyter")), "server", "--no-browser", "--allow-root",
+                               f"--port={port}", "--ServerApp.ip=127.0.0.1", "--ServerApp.token=t"],
+                              cwd=course, env={**nbgrader_env(), "HOME": str(tmp_path)}, stdout=log, stderr=log,
+                              stdin=subprocess.DEVNULL)
+    try:
+        page_url = f"http://127.0.0.1:{port}/formgrader/submissions/{notebook_id}/"
+        for _ in range(120):
+            try:
+                page = urllib.request.urlopen(page_url + "?token=t", timeout=5).read().decode()
+                break
+            except OSError:
+                time.sleep(1)
+        else:
+            pytest.fail((tmp_path / "server.log").read_text()[-3000:])
+        [src] = re.findall(r'<script src="([^"]*MathJax[^"]*)"', page, re.IGNORECASE)
+        assert not src.startswith(("http:", "https:", "//")) and src.endswith(",Safe")
+        mathjax = urllib.parse.urljoin(page_url, src.split("?")[0])
+        for url in (mathjax, urllib.parse.urljoin(mathjax, "config/Safe.js"),
+                    urllib.parse.urljoin(mathjax, "config/TeX-AMS-MML_HTMLorMML-full.js")):
+            assert urllib.request.urlopen(url + "?token=t", timeout=10).status == 200, url
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        log.close()

@@ -7,7 +7,7 @@
 - ``verdicts``: the nbgrader preprocessors that put the sandboxed autograder's verdicts in grade cells.
 - ``kernel``: the sandboxed kernel that runs submitted notebooks while grading.
 - ``nofollow_copy``: nbgrader's copy of a submission, with whatever came through a link deleted.
-- ``pending`` and ``feedback_templates/``: feedback that shows written answers not yet graded as pending.
+- ``pending`` and ``templates/``: feedback that shows written answers not yet graded as pending.
 - ``grading``: autograde, feedback and CSV exports (``make grade``), and ``gradescope``: the bundle
   (``gradescope_files/``).
 - ``samples`` and ``demo``: sample submissions and the end-to-end ``make demo``.

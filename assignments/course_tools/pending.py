@@ -4,7 +4,7 @@ nbgrader's ``GetGrades`` puts each grade's score in its cell, and a grade that w
 scores 0 there, so its feedback says "Score: 0.0 / 2.0" for an answer nobody has read yet.
 ``MarkPending``, after ``GetGrades`` in ``GenerateFeedback.preprocessors``, marks each such cell
 ``pending`` and puts the notebook's pending points in ``resources``; the course's feedback template
-(``feedback_templates/cs_conv_feedback``, nbgrader's own with the score lines changed) shows them.
+(``templates/cs_conv_feedback``, nbgrader's own with the score lines changed) shows them.
 """
 
 from __future__ import annotations
