@@ -16,6 +16,7 @@ inherits can write to the pool's channel (a private pipe) or read from it.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import sys
@@ -67,7 +68,10 @@ def _run(converter: type, student: str, assignment: str, extra: Config | None = 
     handler.setFormatter(logging.Formatter(LOG_FORMAT, LOG_DATE))
     started = time.perf_counter()
     with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student):
-        app = converter(coursedir=api.coursedir, parent=api)
+        # A copy of the configuration for each run, as a fresh ``nbgrader`` process would load it:
+        # nbgrader's converters write their defaults into the configuration they are given
+        # (GenerateFeedback sets HTMLExporter's template folders), which would leak into the next run.
+        app = converter(coursedir=api.coursedir, parent=api, config=copy.deepcopy(_app.config))
         if extra is not None:
             app.update_config(extra)
         app.force = True
