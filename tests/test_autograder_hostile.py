@@ -40,9 +40,9 @@ def at_import(code: str) -> list[tuple[str, str, str]]:
     return [("layers.py", IMPORTS, code.strip("\n") + "\n" + IMPORTS)]
 
 
-def graded(grade_with, submission: Path, uid: int | None = None, only=("relu_forward", "adam")):
+def graded(grade_with, submission: Path, uid: int | None = None, only=("relu_forward", "adam"), limits=LIMITS):
     started = time.monotonic()
-    report = grade_with(submission, only=list(only), limits=LIMITS, uid=uid)
+    report = grade_with(submission, only=list(only), limits=limits, uid=uid)
     return report, time.monotonic() - started
 
 
@@ -54,7 +54,7 @@ def assert_contained(report, seconds: float, reason: str, keep: str = "adam", lo
     found = messages(report, lose)
     assert any(reason in m for m in found), found
     assert all(len(m) < 600 for m in found)
-    assert seconds < 60
+    assert seconds < LIMITS.submission_seconds + 60  # the submission's budget bounds it, whatever the load
 
 
 @pytest.mark.parametrize("exit_call, reason", [
@@ -69,7 +69,8 @@ def test_infinite_loop(make_submission, grade_with):
     report, seconds = graded(grade_with, make_submission(in_relu_forward("while True:\n    pass")))
     assert_contained(report, seconds, "timed out (limit 2 s)")
     assert any("timed out in an earlier case" in m for m in messages(report, "relu_forward"))
-    assert seconds < 2 * LIMITS.case_seconds + 20
+    # One time-out costs the function; its other cases never start (counted, not timed).
+    assert sum("timed out (limit" in m for m in messages(report, "relu_forward")) == 1
 
 
 @needs_isolation
@@ -94,7 +95,10 @@ while True:
 
 def test_unbounded_allocation(make_submission, grade_with):
     code = "hog = []\nwhile True:\n    hog.append(np.ones(10**7))"
-    report, seconds = graded(grade_with, make_submission(in_relu_forward(code)))
+    # The memory limit ends this loop, not the clock: a case limit far above what filling 1 GiB takes
+    # even on a loaded machine, so the verdict is the memory's (issue 14 saw "timed out" at 2 s).
+    roomy = dataclasses.replace(LIMITS, case_seconds=60.0)
+    report, seconds = graded(grade_with, make_submission(in_relu_forward(code)), limits=roomy)
     found = " ".join(messages(report, "relu_forward"))
     assert "MemoryError" in found or "killed" in found
     assert_contained(report, seconds, "")
