@@ -638,6 +638,8 @@ def test_gradescope_shows_the_protections_in_its_visible_output_and_stdout(tmp_p
     here = tmp_path / "source"
     (here / "autograder").mkdir(parents=True)
     (here / "points.json").write_text("{}")
+    (here / "settings.json").write_text(json.dumps({"task_files": [], "visibility": "visible"}))
+    (here / "release_cs_conv").mkdir()
     lines = ["filesystem: NOT isolated (unshare: Operation not permitted)",
              "user: uid 64000, of this grading process only"]
     (here / "autograder" / "__main__.py").write_text(f"""
