@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 INSTALLED := $(VENV)/.installed
 EXTENSION := cs_conv/im2col_cython$(shell $(PYTHON) -c "import sysconfig; print(sysconfig.get_config_var('EXT_SUFFIX'))")
 
-.PHONY: test bench demo build lint clean notebooks release grade gradescope
+.PHONY: test test-fast bench demo build lint clean notebooks release grade gradescope
 
 # Debian packages the kit uses: bubblewrap isolates student code when the grader is not root.
 # Installed when make runs as root with apt-get (CI, a fresh machine); otherwise the grader says
@@ -34,9 +34,16 @@ $(EXTENSION): cs_conv/im2col_cython.pyx setup.py | $(INSTALLED)
 
 lint: $(INSTALLED)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
 
+# One pytest worker per core; a test file stays on one worker, so its module fixtures (the demo
+# course of the end-to-end tests) are built once.
 test: build lint
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
+
+# The quick tier: everything but the end-to-end and attack tests marked slow.
+test-fast: build
+	$(PY) -m pytest -n auto --dist loadfile -m "not slow"
 
 # Speed and memory figures; run on an idle machine (each script says what it measures).
 bench: build

@@ -37,6 +37,7 @@ ASSIGNMENTS = Path(__file__).resolve().parents[1] / "assignments"
 sys.path.insert(0, str(ASSIGNMENTS))
 
 from course_tools.kernel import SandboxedExecute as CourseExecute  # noqa: E402
+from course_tools.pending import MarkPending  # noqa: E402
 from course_tools.sanitise import SanitiseStudentContent  # noqa: E402
 from course_tools.verdicts import ApplyVerdicts  # noqa: E402
 
@@ -257,7 +258,7 @@ def feedback_page(nb: nbformat.NotebookNode, config: Config) -> Page:
     converter = GenerateFeedback(coursedir=CourseDirectory(root=str(ASSIGNMENTS)), config=config)
     exporter = converter.exporter_class(parent=converter, config=converter.config)
     for preprocessor in converter.preprocessors:
-        if preprocessor is not GetGrades:  # it reads the scores from a gradebook
+        if preprocessor not in (GetGrades, MarkPending):  # they read the scores from a gradebook
             exporter.register_preprocessor(preprocessor)
     nb = copy.deepcopy(nb)
     for cell in nb.cells:
