@@ -9,20 +9,14 @@ scores 0 there, so its feedback says "Score: 0.0 / 2.0" for an answer nobody has
 
 from __future__ import annotations
 
-from nbconvert.preprocessors import Preprocessor
 from nbgrader import utils
 from nbgrader.api import Gradebook
-from traitlets import default
+
+from course_tools.preprocessor import CoursePreprocessor
 
 
-class MarkPending(Preprocessor):
+class MarkPending(CoursePreprocessor):
     """Mark every grade cell that still needs a person's grade; sum their points as ``pending_points``."""
-
-    # nbconvert's Preprocessor, not nbgrader's: nbgrader's redeclares display_data_priority without
-    # config, so HTMLExporter's setting of it would print a warning on every run.
-    @default("enabled")
-    def _enabled_default(self):
-        return True
 
     def preprocess(self, nb, resources):
         ids = resources["nbgrader"]

@@ -32,8 +32,9 @@ from urllib.parse import urlsplit
 import nh3
 from nbconvert.filters.markdown_mistune import InvalidNotebook, IPythonRenderer, MarkdownWithMath
 from nbformat.notebooknode import NotebookNode
-from nbgrader.preprocessors import NbGraderPreprocessor
 from pygments.token import STANDARD_TYPES
+
+from course_tools.preprocessor import CoursePreprocessor
 
 # Output types kept as they are: the templates escape them (images go into an escaped data: URL).
 SAFE_OUTPUT_TYPES = frozenset({"text/plain", "text/latex", "image/png", "image/jpeg", "application/json"})
@@ -104,7 +105,7 @@ def _safe_data(data: dict) -> dict:
     return kept
 
 
-class SanitiseStudentContent(NbGraderPreprocessor):
+class SanitiseStudentContent(CoursePreprocessor):
     """Clean every markdown cell and output so that rendering the notebook runs nothing.
 
     Every cell is cleaned, not only answer cells: a student can edit or add any cell, and the
