@@ -33,6 +33,7 @@ import json
 import os
 import random
 import re
+import secrets
 import shutil
 import subprocess
 import sys
@@ -52,6 +53,8 @@ from course_tools.grading import cell_grades  # noqa: E402
 from course_tools.release import ASSIGNMENT, make_release  # noqa: E402
 from course_tools.run_notebooks import run_notebook  # noqa: E402
 from course_tools.samples import BUGS, UNFINISHED, plant, solved_sources, stub_functions, write_solution  # noqa: E402
+
+from autograder.cases import SEED_BITS  # noqa: E402
 
 LINE = re.compile(r"^(\d\d):(\d\d):(\d\d)\.(\d{3}) \[\w+\] (.*)$")
 
@@ -232,6 +235,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"course: {args.students} students in {scratch}", flush=True)
         start = time.perf_counter()
         course = make_course(scratch / "course")
+        # One secret seed for every grading of this course: the autograder draws each case's inputs
+        # from it, so the fast and the re-executing gradings judge the same inputs and must agree.
+        with open(course / "nbgrader_config.py", "a") as config:
+            config.write(f"c.RunAutograder.seed = {secrets.randbelow(1 << SEED_BITS)}\n")
         make_release(course)
         notebooks = executed_notebooks(course, scratch)
         names = [f"student{k:03d}" for k in range(args.students)]

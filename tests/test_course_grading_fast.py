@@ -11,6 +11,7 @@ unchanged submission is not graded again and a changed one is; nothing under ``s
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -28,6 +29,8 @@ from course_tools.jail import INSECURE, kernel_sandbox  # noqa: E402
 from course_tools.kernel import KEPT_OUTPUTS_NOTE  # noqa: E402
 from course_tools.release import make_release, nbgrader_env  # noqa: E402
 from course_tools.samples import make_samples  # noqa: E402
+
+from autograder.cases import SEED_BITS  # noqa: E402
 
 pytestmark = pytest.mark.slow
 NOTEBOOK = "01_vector_backprop.ipynb"
@@ -94,6 +97,8 @@ def courses(tmp_path_factory):
         os.environ[INSECURE] = "1"  # the kit's own samples only, as make demo does
     root = tmp_path_factory.mktemp("fast-grading")
     course = make_course(root / "course")
+    with open(course / "nbgrader_config.py", "a") as config:  # the same inputs in every grading compared
+        config.write(f"c.RunAutograder.seed = {secrets.randbelow(1 << SEED_BITS)}\n")
     make_release(course)
     make_samples(course, ("solution", "partial"))
     plant_outputs(course / "submitted" / "partial" / "cnn" / NOTEBOOK)

@@ -75,7 +75,8 @@ def submission_digest(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def run_autograder(folder: Path, command: list[str], timeout: int, log: Path | None = None) -> dict:
+def run_autograder(folder: Path, command: list[str], timeout: int, log: Path | None = None,
+                   seed: int | None = None) -> dict:
     """Grade ``folder`` with the autograder's command line and return its results.json.
 
     The autograder's stderr (the run's secret seed, which reproduces it with ``--seed``, and its
@@ -86,7 +87,8 @@ def run_autograder(folder: Path, command: list[str], timeout: int, log: Path | N
         env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
         env.pop("NBGRADER_EXECUTION", None)
         try:
-            proc = subprocess.run([*command, "grade", str(folder), "--format", "json", "--out", str(out)],
+            repeat = [] if seed is None else ["--seed", str(seed)]
+            proc = subprocess.run([*command, "grade", str(folder), "--format", "json", "--out", str(out), *repeat],
                                   cwd=REPO, env=env, capture_output=True, text=True, errors="replace",
                                   timeout=timeout)
         except subprocess.TimeoutExpired as error:
@@ -142,6 +144,8 @@ class RunAutograder(NbGraderPreprocessor):
     command = List(Unicode(), [sys.executable, "-m", "autograder"],
                    help="The autograder's command line, run from the repository root").tag(config=True)
     timeout = Integer(900, help="Seconds the autograder may take for one submission").tag(config=True)
+    seed = Integer(-1, help="The autograder's seed for every case's inputs, to repeat a grading exactly "
+                            "(comparing two gradings); -1, the default: a fresh secret seed each run").tag(config=True)
     results_dir = Unicode("", help="Folder for each submission's results.json "
                                    "(default: verdicts/ beside the gradebook)").tag(config=True)
 
@@ -154,7 +158,8 @@ class RunAutograder(NbGraderPreprocessor):
         if key not in _RESULTS:
             self.log.info("Autograder: grading %s", folder)
             started = time.perf_counter()
-            _RESULTS[key] = run_autograder(folder, list(self.command), self.timeout, log=target / f"{student}.log")
+            _RESULTS[key] = run_autograder(folder, list(self.command), self.timeout, log=target / f"{student}.log",
+                                           seed=None if self.seed < 0 else self.seed)
             self.log.info("Autograder: graded in %.2f s", time.perf_counter() - started)
         resources.setdefault("cs_conv", {})["autograder"] = _RESULTS[key]
         (target / f"{student}.json").write_text(json.dumps(_RESULTS[key], indent=1))
