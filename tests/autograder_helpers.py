@@ -67,3 +67,15 @@ def processes_of(uid: int) -> list[int]:
         if any(line.startswith("Uid:") and line.split()[1] == str(uid) for line in lines):
             found.append(int(status.parent.name))
     return found
+
+
+def assert_contained(report: Report, reason: str, keep: str = "adam", lose: str = "relu_forward") -> list[str]:
+    """An attack on ``lose`` scored zero with ``reason`` in a short message, and ``keep`` kept every point."""
+    assert report.error is None, report.error
+    totals = by_function(report)
+    assert totals[lose][0] == 0, f"{lose} scored {totals[lose]}"
+    assert totals[keep][0] == totals[keep][1], messages(report, keep)
+    found = messages(report, lose)
+    assert any(reason in m for m in found), found
+    assert all(len(m) < 600 for m in found)
+    return found

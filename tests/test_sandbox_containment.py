@@ -29,7 +29,14 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from autograder_helpers import REPO, TEST_LIMITS, apply_patches, by_function, copy_solved, messages, processes_of
+from autograder_helpers import (
+    REPO,
+    TEST_LIMITS,
+    apply_patches,
+    assert_contained,
+    copy_solved,
+    processes_of,
+)
 
 from autograder.grade import Settings, grade
 from autograder.sandbox import (
@@ -166,17 +173,6 @@ def watching_cgroups() -> Iterator[tuple[set[Path], set[Path]]]:
 
 def graded(grade_with, submission: Path, uid: int | None = None, only=("relu_forward", "adam")):
     return grade_with(submission, only=list(only), limits=LIMITS, uid=uid)
-
-
-def assert_contained(report, reason: str, keep: str = "adam", lose: str = "relu_forward") -> list[str]:
-    assert report.error is None, report.error
-    totals = by_function(report)
-    assert totals[lose][0] == 0, f"{lose} scored {totals[lose]}"
-    assert totals[keep][0] == totals[keep][1], messages(report, keep)
-    found = messages(report, lose)
-    assert any(reason in m for m in found), found
-    assert all(len(m) < 600 for m in found)
-    return found
 
 
 def assert_graded_normally(grade_with, solved_submission: Path, uid: int | None = None) -> None:
