@@ -370,11 +370,16 @@ def readable_by_others(path: Path) -> bool:
         return False
 
 
+def sandbox_reads() -> list[Path]:
+    """What student code needs to read from the host when it has no mount namespace of its own:
+    the interpreter, its standard library and numpy."""
+    return [interpreter(), Path(os.path.realpath(sys.base_prefix)) / "lib", *package_dirs(("numpy",))]
+
+
 def unreachable_paths(identity: Identity) -> str | None:
     """Without a mount namespace the sandbox user reaches files through the host's own folders;
     say so if it cannot (e.g. Python installed under root's 0700 home), else None."""
-    needed = [interpreter(), Path(os.path.realpath(sys.base_prefix)) / "lib", *package_dirs(("numpy",))]
-    for path in needed:
+    for path in sandbox_reads():
         for folder in [*reversed(path.parents), path]:
             try:
                 mode = folder.stat().st_mode

@@ -19,6 +19,7 @@ import ctypes
 import dataclasses
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -48,6 +49,7 @@ from autograder.sandbox import (
     host_tmpfs,
     interpreter,
     readable_by_others,
+    sandbox_reads,
 )
 
 pytest_plugins = ["test_autograder_fixtures"]
@@ -144,8 +146,11 @@ def started_here(pid: int) -> bool:
 def watching_cgroups() -> Iterator[tuple[set[Path], set[Path]]]:
     """``(seen, left)``: the sandbox cgroups of launchers this process started, seen while the block
     ran, and, once it is over, those still there. Other engineers' and CI's graders share the
-    hierarchy (pids often at its root), so a folder counts as ours if its supervisor was seen to
-    descend from this process, or if it appeared below our own memory cgroup while the block ran."""
+    hierarchy (pids often at its root, and pytest-xdist's workers share one memory cgroup), so a
+    folder counts as ours if its supervisor was seen to descend from this process, or if it appeared
+    below our own memory cgroup while the block ran and no other process's supervisor still holds it
+    (a supervisor removes its cgroup before it exits, so a folder that outlives its supervisor is a
+    leak whoever started it)."""
     before = sandbox_cgroups()
     seen: set[Path] = set()
     left: set[Path] = set()
@@ -168,7 +173,18 @@ def watching_cgroups() -> Iterator[tuple[set[Path], set[Path]]]:
         names = {folder.name for folder in seen}
         memory = own_cgroups().get("memory")
         left.update(folder for folder in sandbox_cgroups() - before
-                    if folder.name in names or (memory is not None and folder.parent == memory))
+                    if folder.name in names
+                    or (memory is not None and folder.parent == memory and not held_by_another(folder)))
+
+
+def held_by_another(folder: Path) -> bool:
+    """Whether the supervisor named in a sandbox cgroup ``folder`` is alive and not ours: another
+    test's (or another worker's) sandbox that is still running."""
+    supervisor = folder.name.removeprefix("cs-conv-sandbox-").split("-")[0]
+    if not supervisor.isdigit() or started_here(int(supervisor)):
+        return False
+    alive = Path(f"/proc/{supervisor}").exists()
+    return alive or not folder.exists()  # gone since it was listed: removed by its own supervisor
 
 
 def graded(grade_with, submission: Path, uid: int | None = None, only=("relu_forward", "adam")):
@@ -338,21 +354,30 @@ def test_without_namespaces_readable_grader_files_refuse_to_grade(make_submissio
 
 
 def private_python(argv: list[str], keep: Path) -> list[str]:
-    """``argv`` run in a private mount namespace in which any user can reach the interpreter.
+    """``argv`` run in a private mount namespace in which any user can reach what student code
+    reads without a mount namespace of its own (``sandbox_reads``: the interpreter, its library, numpy).
 
-    If a folder on the way to the interpreter is closed to others (pyenv under root's 0700
-    home), it is covered by a tmpfs there, with only the interpreter's branch bound back: the
-    host's own mount table does not change. ``keep`` is an empty folder outside it.
+    Each folder on the way that is closed to others (pyenv under root's 0700 home, a clone under
+    a 0700 ``mktemp -d``) is covered by a tmpfs there, with only the branches that lead on bound
+    back: the host's own mount table does not change. ``keep`` is an empty folder outside them.
     """
-    real = interpreter()
-    closed = next((f for f in reversed(real.parents) if not f.stat().st_mode & 0o001), None)
-    if closed is None:
+    branches: dict[Path, set[Path]] = {}
+    for path in sandbox_reads():
+        for folder in reversed(path.parents):
+            if folder != path and not folder.stat().st_mode & 0o001:
+                branches.setdefault(folder, set()).add(folder / path.relative_to(folder).parts[0])
+    if not branches:
         return argv
-    branch = closed / real.relative_to(closed).parts[0]
-    script = ('set -e; mount --make-rprivate /; mount --rbind "$1" "$3"; '
-              'mount -t tmpfs -o mode=0755,size=1m cs-conv-test "$2"; mkdir -p "$1"; mount --move "$3" "$1"; '
-              'shift 3; exec "$@"')
-    return ["unshare", "-m", "sh", "-c", script, "sh", str(branch), str(closed), str(keep), *argv]
+    q = shlex.quote
+    steps = ["set -e", "mount --make-rprivate /"]
+    for number, closed in enumerate(sorted(branches, key=lambda folder: len(folder.parts))):
+        held = {branch: keep / f"{number}-{index}" for index, branch in enumerate(sorted(branches[closed]))}
+        steps += [f"mkdir -p {q(str(hold))}; mount --rbind {q(str(branch))} {q(str(hold))}"
+                  for branch, hold in held.items()]
+        steps.append(f"mount -t tmpfs -o mode=0755,size=1m cs-conv-test {q(str(closed))}")
+        steps += [f"mkdir -p {q(str(branch))}; mount --move {q(str(hold))} {q(str(branch))}"
+                  for branch, hold in held.items()]
+    return ["unshare", "-m", "sh", "-c", "; ".join(steps) + '; exec "$@"', "sh", *argv]
 
 
 def _private_namespaces_work() -> str:
