@@ -26,6 +26,7 @@ import numpy as np
 
 from autograder import pace
 from autograder.judge import Fail
+from autograder.numeric import GAP
 from autograder.student import Answer, Deadline, Student, StudentFailure
 
 SEED_BITS = 64
@@ -163,11 +164,11 @@ def traceable(shape: tuple[int, ...], scale: float = 1.0, offset: float = 0.0) -
     return grid * scale + offset
 
 
-def distinct(rng: np.random.Generator, shape: tuple[int, ...], gap: float = 0.05) -> np.ndarray:
+def distinct(rng: np.random.Generator, shape: tuple[int, ...], gap: float = GAP) -> np.ndarray:
     """Values pairwise at least ``gap`` apart and at least ``gap/2`` from zero, in random order.
 
     No two entries of a pooling window tie and no entry sits near relu's kink, so
-    centred differences with a step far below ``gap`` see a linear function.
+    centred differences with a step below ``gap / 2`` (``numeric.KINK_FREE_STEP``) see a linear function.
     """
     count = int(np.prod(shape))
     values = (np.arange(count) - count // 2 + 0.5) * gap

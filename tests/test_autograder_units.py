@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder import catalog, judge, protocol, reference
-from autograder.numeric import numeric_gradient
+from autograder.numeric import KINK_FREE_STEP, LINEAR_STEP, numeric_gradient
 from autograder.protocol import ProtocolError
 from autograder.report import results_json
 from autograder.results import CaseResult, Report
@@ -24,8 +24,6 @@ from autograder.student import Returned, Scalar, Seq, clean, decode_value
 from cs_conv import im2col as kit_im2col
 from cs_conv import layers
 from cs_conv.tasks import TASKS
-
-STEP = 1e-3
 
 
 def rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -60,9 +58,9 @@ def test_reference_conv_matches_numeric_gradients_and_the_kit(problem):
     assert rel(out, layers.conv_forward_naive(x, w, b, param)[0]) < 1e-12
     dout = np.random.default_rng(0).standard_normal(out.shape)
     dx, dw, db = reference.conv_backward(dout, x, w, param)
-    assert rel(dx, numeric_gradient(lambda v: reference.conv_forward(v, w, b, param), x, dout, STEP)) < 1e-8
-    assert rel(dw, numeric_gradient(lambda v: reference.conv_forward(x, v, b, param), w, dout, STEP)) < 1e-8
-    assert rel(db, numeric_gradient(lambda v: reference.conv_forward(x, w, v, param), b, dout, STEP)) < 1e-8
+    assert rel(dx, numeric_gradient(lambda v: reference.conv_forward(v, w, b, param), x, dout, LINEAR_STEP)) < 1e-8
+    assert rel(dw, numeric_gradient(lambda v: reference.conv_forward(x, v, b, param), w, dout, LINEAR_STEP)) < 1e-8
+    assert rel(db, numeric_gradient(lambda v: reference.conv_forward(x, w, v, param), b, dout, LINEAR_STEP)) < 1e-8
 
 
 @st.composite
@@ -93,7 +91,7 @@ def test_reference_pooling_matches_numeric_gradients_and_the_kit(problem):
         out, cache = kit_forward(x, param)
         assert rel(forward(x, param), out) < 1e-12
         dout = np.random.default_rng(1).standard_normal(out.shape)
-        numeric = numeric_gradient(lambda v, forward=forward: forward(v, param), x, dout, STEP)
+        numeric = numeric_gradient(lambda v, forward=forward: forward(v, param), x, dout, KINK_FREE_STEP)
         assert rel(backward(dout, x, param), numeric) < 1e-8
         # Tied windows: the first maximum in row-major order, as the kit (and PyTorch) do.
         _, tie_cache = kit_forward(ties, param)
@@ -105,9 +103,9 @@ def test_reference_basic_layers_match_numeric_gradients():
     x, w, b = rng.standard_normal((3, 2, 4)), rng.standard_normal((8, 5)), rng.standard_normal(5)
     dout = rng.standard_normal((3, 5))
     dx, dw, db = reference.affine_backward(dout, x, w)
-    assert rel(dx, numeric_gradient(lambda v: reference.affine_forward(v, w, b), x, dout, STEP)) < 1e-9
-    assert rel(dw, numeric_gradient(lambda v: reference.affine_forward(x, v, b), w, dout, STEP)) < 1e-9
-    assert rel(db, numeric_gradient(lambda v: reference.affine_forward(x, w, v), b, dout, STEP)) < 1e-9
+    assert rel(dx, numeric_gradient(lambda v: reference.affine_forward(v, w, b), x, dout, LINEAR_STEP)) < 1e-9
+    assert rel(dw, numeric_gradient(lambda v: reference.affine_forward(x, v, b), w, dout, LINEAR_STEP)) < 1e-9
+    assert rel(db, numeric_gradient(lambda v: reference.affine_forward(x, w, v), b, dout, LINEAR_STEP)) < 1e-9
     scores, y = rng.standard_normal((6, 4)), rng.integers(0, 4, 6)
     loss, dscores = reference.softmax_loss(scores, y)
     assert loss == pytest.approx(layers.softmax_loss(scores, y)[0], rel=1e-12)

@@ -21,9 +21,7 @@ import numpy as np
 
 from autograder import expect, hints, judge, pace, reference
 from autograder.cases import Case, Context, traceable
-from autograder.numeric import numeric_gradient
-
-STEP = 1e-3
+from autograder.numeric import LINEAR_STEP, numeric_gradient
 
 
 @dataclass(frozen=True)
@@ -108,9 +106,9 @@ def backward_case(function: str, g: ConvGeometry) -> Case:
         if g.large:
             dx, dw, db = reference.conv_backward(dout, x, w, g.param)
         else:
-            dx = numeric_gradient(lambda v: reference.conv_forward(v, w, b, g.param), x, dout, STEP)
-            dw = numeric_gradient(lambda v: reference.conv_forward(x, v, b, g.param), w, dout, STEP)
-            db = numeric_gradient(lambda v: reference.conv_forward(x, w, v, g.param), b, dout, STEP)
+            dx = numeric_gradient(lambda v: reference.conv_forward(v, w, b, g.param), x, dout, LINEAR_STEP)
+            dw = numeric_gradient(lambda v: reference.conv_forward(x, v, b, g.param), w, dout, LINEAR_STEP)
+            db = numeric_gradient(lambda v: reference.conv_forward(x, w, v, g.param), b, dout, LINEAR_STEP)
         expected = {"dx": dx, "dw": dw, "db": db}
         cache = expect.cache_for(ctx, forward_name, (x, w, b, g.param), {"x": x, "w": w, "b": b}, out, g.dtype,
                                  (x, w, b, g.param), "(x, w, b, conv_param)")

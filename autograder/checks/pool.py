@@ -20,9 +20,7 @@ import numpy as np
 
 from autograder import expect, hints, judge, pace, reference
 from autograder.cases import Case, Context, distinct, traceable
-from autograder.numeric import numeric_gradient
-
-STEP = 1e-3
+from autograder.numeric import KINK_FREE_STEP, LINEAR_STEP, numeric_gradient
 
 
 @dataclass(frozen=True)
@@ -83,6 +81,7 @@ def pool_input(ctx: Context, g: PoolGeometry) -> np.ndarray:
     return x.astype(g.dtype)
 
 
+STEPS = {"max": KINK_FREE_STEP, "avg": LINEAR_STEP}
 REFERENCES = {
     "max": (reference.max_pool_forward, reference.max_pool_backward),
     "avg": (reference.avg_pool_forward, reference.avg_pool_backward),
@@ -126,7 +125,7 @@ def backward_case(function: str, kind: str, g: PoolGeometry) -> Case:
         if g.large or g.ties:
             dx = backward(dout, x, g.param)
         else:
-            dx = numeric_gradient(lambda v: forward(v, g.param), x, dout, STEP)
+            dx = numeric_gradient(lambda v: forward(v, g.param), x, dout, STEPS[kind])
         cache = expect.cache_for(ctx, forward_name, (x, g.param), {"x": x}, out, g.dtype, (x, g.param),
                                  "(x, pool_param)", judge.EXACT if kind == "max" else None)
         tol = judge.tolerance_for(g.dtype)
