@@ -1,5 +1,6 @@
 """Units of the course tools: points, verdict text, leak scan, planted bugs."""
 
+import copy
 import json
 import sys
 from pathlib import Path
@@ -146,3 +147,35 @@ def test_the_autograders_stderr_and_its_seed_go_to_the_instructors_log(tmp_path)
     results = verdicts.run_autograder(tmp_path, [sys.executable, str(fake)], timeout=60, log=log)
     assert "123456789" in log.read_text()
     assert "123456789" not in json.dumps(results)
+
+
+def test_a_fixed_grader_judges_a_submission_again_instead_of_serving_its_cached_verdict(tmp_path, monkeypatch):
+    # A stand-in repository whose autograder says which version of it judged, and counts its runs.
+    repo = tmp_path / "repo"
+    (repo / "autograder").mkdir(parents=True)
+    main = repo / "autograder" / "__main__.py"
+    grader = ("import json, sys\nout = sys.argv[sys.argv.index('--out') + 1]\n"
+              "json.dump({{'tests': [], 'score': 0, 'output': {version!r}}}, open(out, 'w'))\n"
+              f"open({str(tmp_path / 'runs')!r}, 'a').write('run\\n')\n")
+    main.write_text(grader.format(version="grader 1"))
+    monkeypatch.setattr(verdicts, "REPO", repo)
+    submission = tmp_path / "submission"
+    (submission / "cs_conv").mkdir(parents=True)
+    (submission / "cs_conv" / "layers.py").write_text("x = 1\n")
+    step = verdicts.RunAutograder(results_dir=str(tmp_path / "verdicts"))
+    resources = {"metadata": {"path": str(submission)},
+                 "nbgrader": {"db_url": "sqlite:///unused.db", "assignment": "cnn", "student": "s"}}
+
+    def judge() -> tuple[str, int]:
+        """Run the step as nbgrader does for a notebook: (who judged, how many runs so far)."""
+        _, out = step.preprocess(nbformat.v4.new_notebook(), copy.deepcopy(resources))
+        return out["cs_conv"]["autograder"]["output"], len((tmp_path / "runs").read_text().splitlines())
+
+    assert judge() == ("grader 1", 1)
+    assert judge() == ("grader 1", 1), "the same submission and grader are judged once"
+    main.write_text(grader.format(version="grader 2 (a bad case fixed)"))
+    assert judge() == ("grader 2 (a bad case fixed)", 2), "the old grader's cached verdict was served"
+    step.seed = 7
+    assert judge() == ("grader 2 (a bad case fixed)", 3), "another seed setting judges again"
+    (submission / "cs_conv" / "layers.py").write_text("x = 2\n")
+    assert judge()[1] == 4

@@ -34,6 +34,8 @@ import nbgrader
 from autograder import nofollow
 from nbgrader.api import Gradebook, MissingEntry
 
+from course_tools.verdicts import GRADER_SOURCES, source_digest
+
 REPO = Path(__file__).resolve().parents[2]
 # Largest file read into a submission's digest; a larger one counts by size and time (the
 # autograder refuses files this large anyway).
@@ -79,21 +81,13 @@ NOT_GRADING = ("assignments/course_tools/notebooks/", "assignments/course_tools/
                "assignments/course_tools/regrade.py")
 
 
-def _tree_digest(digest, base: Path, patterns: tuple[str, ...]) -> None:
-    for pattern in patterns:
-        for path in sorted(base.glob(pattern)):
-            relative = str(path.relative_to(base))
-            if path.is_file() and "__pycache__" not in path.parts and not relative.startswith(NOT_GRADING):
-                digest.update(str(path.relative_to(base)).encode() + b"\0" + path.read_bytes() + b"\0")
-
-
 def grader_version(course: Path, assignment: str, execute: bool) -> str:
     """A digest of what turns a submission into grades and feedback, and of the grading mode."""
     digest = hashlib.sha256(f"nbgrader {nbgrader.__version__}; python {platform.python_version()}; "
                             f"execute {bool(execute)}\n".encode())
-    _tree_digest(digest, REPO, ("autograder/**/*.py", "assignments/course_tools/**/*.py",
-                                "assignments/nbgrader_config.py", "cs_conv/tasks.py"))
-    _tree_digest(digest, course, ("nbgrader_config.py", f"source/{assignment}/*.ipynb"))
+    digest.update(source_digest(REPO, (*GRADER_SOURCES, "assignments/course_tools/**/*.py",
+                                       "assignments/nbgrader_config.py"), skip=NOT_GRADING).encode())
+    digest.update(source_digest(course, ("nbgrader_config.py", f"source/{assignment}/*.ipynb")).encode())
     return digest.hexdigest()
 
 

@@ -5,9 +5,10 @@ A grade cell in this course holds no test, only a comment naming a student funct
 (see ``nbgrader_config.py``) turn it into a score:
 
 ``RunAutograder`` (before ``Execute``)
-    runs ``python -m autograder grade FOLDER --format json`` once per submission, on the
-    submission's folder as nbgrader copied it and before any of its notebooks' kernels has
-    run, and keeps the results (in memory, and as JSON in ``results_dir`` for the exports).
+    runs ``python -m autograder grade FOLDER --format json`` once per submission and version
+    of the grader (``verdict_key``), on the submission's folder as nbgrader copied it and
+    before any of its notebooks' kernels has run, and keeps the results (in memory, and as
+    JSON in ``results_dir`` for the exports).
 ``ApplyVerdicts`` (after ``Execute`` and ``LimitOutput``, before ``SaveAutoGrades``)
     replaces each grade cell's outputs with the verdict: the messages of the tests whose
     name starts with ``<function>:``, then the points as a number, which ``SaveAutoGrades``
@@ -48,7 +49,11 @@ from course_tools import points
 from course_tools.cells import SCHEMA_VERSION, function_for
 
 REPO = Path(__file__).resolve().parents[2]
-# One autograder run per distinct submission per grading process (key: digest of its files).
+# The autograder's own source and the task table it imports, under ``REPO``: what its verdicts
+# depend on besides the submission.
+GRADER_SOURCES = ("autograder/**/*.py", "cs_conv/tasks.py")
+# One autograder run per distinct submission and grader per grading process, which may be a
+# formgrader server running for weeks (key: ``verdict_key``).
 _RESULTS: dict[str, dict] = {}
 
 
@@ -73,6 +78,26 @@ def submission_digest(folder: Path) -> str:
             data = b""
         digest.update(os.fsencode(relative) + b"\0" + data + b"\0")
     return digest.hexdigest()
+
+
+def source_digest(base: Path, patterns: tuple[str, ...], skip: tuple[str, ...] = ()) -> str:
+    """A digest of the files under ``base`` that match ``patterns`` (names and contents), leaving out
+    ``__pycache__`` and paths that start with an entry of ``skip``."""
+    digest = hashlib.sha256()
+    for pattern in patterns:
+        for path in sorted(base.glob(pattern)):
+            relative = path.relative_to(base).as_posix()
+            if path.is_file() and "__pycache__" not in path.parts and not relative.startswith(skip):
+                digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def verdict_key(folder: Path, command: list[str], seed: int) -> str:
+    """What a verdict is cached under: the submission's files, and the grader that judged them (its
+    source, the command line that runs it and the seed setting). Read afresh for every submission, so
+    a grader fixed while formgrader runs judges the next regrade itself."""
+    grader = source_digest(REPO, GRADER_SOURCES)
+    return hashlib.sha256(json.dumps([submission_digest(folder), grader, command, seed]).encode()).hexdigest()
 
 
 def run_autograder(folder: Path, command: list[str], timeout: int, log: Path | None = None,
@@ -139,7 +164,8 @@ def _submission_folder(resources: dict) -> Path:
 
 
 class RunAutograder(NbGraderPreprocessor):
-    """Run the autograder on a submission once, before any of its notebooks is executed."""
+    """Run the autograder on a submission once per version of the grader, before any of its notebooks
+    is executed."""
 
     command = List(Unicode(), [sys.executable, "-m", "autograder"],
                    help="The autograder's command line, run from the repository root").tag(config=True)
@@ -151,7 +177,7 @@ class RunAutograder(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         folder = _submission_folder(resources)
-        key = submission_digest(folder)
+        key = verdict_key(folder, list(self.command), self.seed)
         target = results_folder(resources["nbgrader"]["db_url"], self.results_dir) / resources["nbgrader"]["assignment"]
         target.mkdir(parents=True, exist_ok=True)
         student = resources["nbgrader"]["student"]
