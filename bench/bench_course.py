@@ -49,10 +49,11 @@ COURSE_TOOLS = REPO / "assignments"
 sys.path[:0] = [str(REPO), str(COURSE_TOOLS)]
 
 from course_tools.demo import make_course  # noqa: E402
+from course_tools.fences import student_text  # noqa: E402
 from course_tools.grading import cell_grades  # noqa: E402
 from course_tools.release import ASSIGNMENT, make_release  # noqa: E402
 from course_tools.run_notebooks import run_notebook  # noqa: E402
-from course_tools.samples import BUGS, UNFINISHED, plant, solved_sources, stub_functions, write_solution  # noqa: E402
+from course_tools.samples import BUGS, UNFINISHED, plant, solved_sources, write_solution  # noqa: E402
 
 from autograder.cases import SEED_BITS  # noqa: E402
 
@@ -92,7 +93,7 @@ def write_student(course: Path, student: str, mix, notebooks: dict[str, dict], i
     folder = course / "submitted" / student / ASSIGNMENT
     shutil.copytree(course / "release" / ASSIGNMENT, folder)
     for relative, text in solved_sources().items():
-        text = stub_functions(text, unfinished, relative)
+        text = student_text(text, relative, unfinished=unfinished)
         for bug in (BUGS[b] for b in bugs if BUGS[b].path == relative):
             text = plant(text, bug)
         if relative == "cs_conv/layers.py" and index >= total_mixes:

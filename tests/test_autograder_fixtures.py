@@ -14,12 +14,12 @@ from pathlib import Path
 
 import pytest
 from autograder_helpers import SOLVED, TEST_LIMITS, Patch, apply_patches, copy_solved
+from course_tools.fences import write_student_copy
 
 from autograder.grade import Settings, grade
 from autograder.limits import Limits
 from autograder.results import Report
 from autograder.sandbox import Sandbox, default_identity
-from autograder.stubs import write_student_copy
 
 
 @pytest.fixture(scope="session")

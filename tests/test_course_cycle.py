@@ -261,6 +261,23 @@ def nested_upload(student: Path):
     return upload
 
 
+def test_the_gradescope_bundle_holds_the_grader_but_no_fence_tool_and_no_solution(gradescope_bundle):
+    from course_tools.fences import BEGIN, find_fences
+    from course_tools.leaks import LeakScan
+    from course_tools.paths import SOURCE
+
+    names = tree(gradescope_bundle)
+    assert "autograder/grade.py" in names and "release_cs_conv/layers.py" in names
+    for path in gradescope_bundle.rglob("*.py"):
+        text = path.read_text()
+        assert "def write_student_copy" not in text and "def find_fences" not in text, path
+        assert BEGIN not in text, path
+    # The release copy that fills in what a student leaves out: stubs only.
+    assert LeakScan(SOURCE).folder(gradescope_bundle / "release_cs_conv") == []
+    layers = gradescope_bundle / "release_cs_conv" / "layers.py"
+    assert find_fences(layers.read_text()) == [] and 'raise NotImplementedError("Notebook 02' in layers.read_text()
+
+
 @pytest.mark.slow
 def test_gradescope_grades_zip_flat_and_nested_uploads_alike(gradescope_bundle, layers_done, tmp_path):
     results = {kind: run_on_gradescope(gradescope_bundle, tmp_path / kind, make(layers_done))

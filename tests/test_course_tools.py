@@ -13,8 +13,9 @@ sys.path.insert(0, str(REPO / "assignments"))
 
 from course_tools import points, verdicts  # noqa: E402
 from course_tools.cells import NotebookBuilder, function_for, grade_id_for  # noqa: E402
+from course_tools.fences import student_text  # noqa: E402
 from course_tools.leaks import fenced_lines, find_leaks  # noqa: E402
-from course_tools.samples import BUGS, UNFINISHED, plant, solved_sources, stub_functions  # noqa: E402
+from course_tools.samples import BUGS, UNFINISHED, plant, solved_sources  # noqa: E402
 
 from cs_conv.tasks import TASKS  # noqa: E402
 
@@ -94,17 +95,9 @@ def test_every_planted_bug_still_applies_exactly_once():
         changed = plant(sources[bug.path], bug)
         assert changed != sources[bug.path] and bug.new in changed
     for relative, text in sources.items():
-        stubbed = stub_functions(text, UNFINISHED, relative)
-        markers = [line for line in stubbed.splitlines()
-                   if line.strip().startswith(("### BEGIN", "### END", "### KEEP"))]
+        stubbed = student_text(text, relative, unfinished=UNFINISHED)
+        markers = [line for line in stubbed.splitlines() if line.strip().startswith(("### BEGIN", "### END"))]
         assert markers == [], f"{relative}: {markers}"
-
-
-def test_partial_sample_stubs_only_the_unfinished_tasks():
-    text = solved_sources()["cs_conv/optim.py"]
-    stubbed = stub_functions(text, ("adam",), "cs_conv/optim.py")
-    assert 'raise NotImplementedError("Notebook 05, task 5.9: adam")' in stubbed
-    assert "sgd" in stubbed and "NotImplementedError" not in stubbed.split("def adam")[0]
 
 
 def test_leak_scan_finds_planted_leaks(tmp_path):

@@ -24,10 +24,10 @@ from pathlib import Path
 import nbformat
 import pytest
 from autograder_helpers import REPO, SOLVED, TEST_LIMITS, by_function, copy_solved, messages
+from course_tools.fences import write_student_copy
 
 from autograder.grade_all import find_submissions, grade_all
 from autograder.report import render
-from autograder.stubs import write_student_copy
 
 sys.path.insert(0, str(REPO / "assignments"))
 from course_tools import grading  # noqa: E402

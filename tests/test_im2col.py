@@ -15,10 +15,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from course_tools.fences import student_text, write_student_copy
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from autograder.stubs import stub_text, write_student_copy
 from cs_conv import im2col_cython as compiled
 from cs_conv.im2col import col2im, im2col
 from cs_conv.layers import conv_forward_naive
@@ -311,7 +311,7 @@ def test_col2im_checks_the_columns_shape():
 @task4_1
 @task4_2
 def test_stubbed_pyx_keeps_wrappers_and_blanks_only_the_kernels():
-    stub = stub_text(PYX.read_text(), str(PYX))
+    stub = student_text(PYX.read_text(), str(PYX))
     assert "pass  # YOUR CODE HERE (Notebook 04, task 4.1: im2col_kernel)" in stub
     assert "pass  # YOUR CODE HERE (Notebook 04, task 4.2: col2im_kernel)" in stub
     for kept in ("def im2col_cython(", "def col2im_cython(", "with nogil:", "def _result_array("):
@@ -324,7 +324,7 @@ def test_stubbed_pyx_keeps_wrappers_and_blanks_only_the_kernels():
 @task4_2
 def test_stubbed_pyx_still_cythonizes(tmp_path):
     stub = tmp_path / "im2col_cython.pyx"
-    stub.write_text(stub_text(PYX.read_text(), str(PYX)))
+    stub.write_text(student_text(PYX.read_text(), str(PYX)))
     result = subprocess.run([sys.executable, "-m", "cython", "-3", "--fast-fail", str(stub)],
                             capture_output=True, text=True)
     assert result.returncode == 0, result.stderr

@@ -3,6 +3,9 @@
 - ``cells`` and ``notebooks/``: write the five source notebooks (``make notebooks``).
 - ``release``: the student release, written inside ``nbgrader generate_assignment`` (``make release``);
   ``release_files/``: what it ships besides the notebooks and stubs.
+- ``paths``: where the repository, the solved kit, the grader and the course are.
+- ``fences``: the solution fences of the solved kit, stubbed for the release, the samples and the
+  Gradescope bundle, and read by the leak scan.
 - ``leaks``: scan a release for solution text, hidden tests and grader files.
 - ``verdicts``: the nbgrader preprocessors that put the sandboxed autograder's verdicts in grade cells.
 - ``kernel``: the sandboxed kernel that runs submitted notebooks while grading.

@@ -26,15 +26,14 @@ import sys
 import zipfile
 from pathlib import Path
 
-from autograder.stubs import BEGIN, write_student_copy
 from cs_conv.tasks import TASKS
 
 from course_tools.cells import function_for
+from course_tools.fences import fenced_files, write_student_copy
+from course_tools.paths import COURSE, GRADER, SOLVED, SOURCE
 
-REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
-SOURCE = REPO / "assignments" / "source" / "cnn"
-DEFAULT_OUT = REPO / "assignments" / "gradescope"
+DEFAULT_OUT = COURSE / "gradescope"
 FILES = HERE / "gradescope_files"
 # Gradescope's values for a test's "visibility", from the most to the least shown.
 VISIBILITIES = ("visible", "after_published", "after_due_date", "hidden")
@@ -52,10 +51,9 @@ def cell_points(source: Path = SOURCE) -> dict[str, dict]:
     return table
 
 
-def task_files(package: Path = REPO / "cs_conv") -> list[str]:
+def task_files(package: Path = SOLVED) -> list[str]:
     """Paths inside ``cs_conv`` of the files that hold a student task (a solution fence)."""
-    return sorted(path.relative_to(package).as_posix() for path in package.rglob("*")
-                  if path.suffix in {".py", ".pyx"} and BEGIN in path.read_text())
+    return [path.relative_to(package).as_posix() for path in fenced_files(package)]
 
 
 def make_bundle(out: Path = DEFAULT_OUT, source: Path = SOURCE, visibility: str = "visible") -> Path:
@@ -67,12 +65,11 @@ def make_bundle(out: Path = DEFAULT_OUT, source: Path = SOURCE, visibility: str 
     if unpacked.exists():
         shutil.rmtree(unpacked)
     unpacked.mkdir(parents=True)
-    shutil.copytree(REPO / "autograder", unpacked / "autograder",
-                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc", "stubs.py"))
+    shutil.copytree(GRADER, unpacked / "autograder", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
     shutil.copy(HERE / "points.py", unpacked / "points.py")
     for name in ("setup.sh", "run_autograder", "run_gradescope.py", "upload.py", "requirements.txt"):
         shutil.copy(FILES / name, unpacked / name)
-    write_student_copy(REPO / "cs_conv", unpacked / "release_cs_conv")
+    write_student_copy(SOLVED, unpacked / "release_cs_conv")
     (unpacked / "points.json").write_text(json.dumps(cell_points(source), indent=1) + "\n")
     settings = {"visibility": visibility, "task_files": task_files()}
     (unpacked / "settings.json").write_text(json.dumps(settings, indent=1) + "\n")

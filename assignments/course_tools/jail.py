@@ -22,6 +22,8 @@ from pathlib import Path
 from autograder.limits import GiB, Limits, MiB
 from autograder.sandbox import Bind, Sandbox, default_identity, interpreter
 
+from course_tools.paths import REPO
+
 # The interpreter by its environment's path (not the symlink's target): it must find its venv.
 PYTHON = os.path.abspath(sys.executable)
 # A kernel imports numpy, matplotlib and IPython and runs a small ConvNet's training.
@@ -31,7 +33,6 @@ KERNEL_CPU_SECONDS = 900
 WORK_BYTES = 768 * MiB  # the kernel's working copy of the notebook's folder
 IPC_BYTES = 1 * MiB  # the kernel's sockets, nothing else
 INSECURE = "CS_CONV_INSECURE"
-REPO = Path(__file__).resolve().parents[2]
 VENV_INSIDE = "/opt/venv"  # where a kernel finds the interpreter's environment
 HOME_INSIDE = "/home/student"  # where a kernel finds its copy of the notebook's folder
 

@@ -6,8 +6,8 @@ generates it); both return one line per finding (empty: clean):
 
 - grader files: an ``autograder`` folder, or any file whose bytes equal a file of ``autograder/``;
 - nbgrader delimiter lines (solution fences, hidden tests, mark schemes) in any text file;
-- solution text: a line from inside a ``### BEGIN SOLUTION`` fence of the solved ``cs_conv``
-  (at least 20 characters, and not also found outside the fences) anywhere in the release;
+- solution text: a line from inside a solution fence of the solved ``cs_conv`` (``course_tools.fences``;
+  at least 20 characters, not a comment, and not also found outside the fences) anywhere in the release;
 - grader source: a line of ``autograder/*.py`` (at least 40 characters) anywhere in the release;
 - the model answers of the notebooks' free-response cells;
 - build products and caches (``.so``, Cython's ``.c``, ``__pycache__``), and outputs left in notebooks.
@@ -19,7 +19,9 @@ import hashlib
 import json
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from course_tools.fences import solution_lines
+from course_tools.paths import GRADER, REPO, SOLVED
+
 DELIMITERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS",
               "BEGIN MARK SCHEME", "END MARK SCHEME")
 BUILD_PRODUCTS = {".so", ".pyd", ".pyc", ".o", ".html"}
@@ -27,19 +29,8 @@ TEXT_SUFFIXES = {".py", ".pyx", ".pxd", ".ipynb", ".md", ".txt", ".toml", ".cfg"
 
 
 def fenced_lines(package: Path) -> set[str]:
-    """Stripped lines inside solution fences that never appear outside one."""
-    inside, outside = set(), set()
-    for path in list(package.rglob("*.py")) + list(package.rglob("*.pyx")):
-        fenced = False
-        for line in path.read_text().splitlines():
-            text = line.strip()
-            if text.startswith("### BEGIN SOLUTION"):
-                fenced = True
-            elif text.startswith("### END SOLUTION"):
-                fenced = False
-            elif text:
-                (inside if fenced else outside).add(text)
-    return {line for line in inside - outside if len(line) >= 20 and not line.startswith("#")}
+    """The solution lines of ``package`` long enough to be told from ordinary code, comments left out."""
+    return {line for line in solution_lines(package) if len(line) >= 20 and not line.startswith("#")}
 
 
 def grader_lines(grader: Path, package: Path) -> set[str]:
@@ -83,12 +74,10 @@ class LeakScan:
     ``folder`` scans every file under a release folder, ``contents`` the bytes of one file.
     """
 
-    def __init__(self, source: Path, repo: Path = REPO):
-        self.repo = repo
-        grader = repo / "autograder"
-        self.grader_digests = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in grader.rglob("*") if p.is_file()}
-        self.solutions = fenced_lines(repo / "cs_conv")
-        self.grader_source = grader_lines(grader, repo / "cs_conv")
+    def __init__(self, source: Path):
+        self.grader_digests = {hashlib.sha256(p.read_bytes()).hexdigest(): p for p in GRADER.rglob("*") if p.is_file()}
+        self.solutions = fenced_lines(SOLVED)
+        self.grader_source = grader_lines(GRADER, SOLVED)
         self.answers = model_answers(source)
 
     def folder(self, release: Path) -> list[str]:
@@ -112,7 +101,7 @@ class LeakScan:
         findings = []
         digest = hashlib.sha256(data).hexdigest()
         if digest in self.grader_digests:
-            findings.append(f"{name}: identical to {self.grader_digests[digest].relative_to(self.repo)}")
+            findings.append(f"{name}: identical to {self.grader_digests[digest].relative_to(REPO)}")
         if Path(name).suffix not in TEXT_SUFFIXES:
             return findings
         try:
@@ -137,6 +126,6 @@ class LeakScan:
         return findings
 
 
-def find_leaks(release: Path, source: Path, repo: Path = REPO) -> list[str]:
+def find_leaks(release: Path, source: Path) -> list[str]:
     """Every finding in the release folder ``release`` made from the source notebooks in ``source``."""
-    return LeakScan(source, repo).folder(release)
+    return LeakScan(source).folder(release)

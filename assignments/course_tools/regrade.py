@@ -34,9 +34,9 @@ import nbgrader
 from autograder import nofollow
 from nbgrader.api import Gradebook, MissingEntry
 
+from course_tools.paths import REPO
 from course_tools.verdicts import GRADER_SOURCES, source_digest
 
-REPO = Path(__file__).resolve().parents[2]
 # Largest file read into a submission's digest; a larger one counts by size and time (the
 # autograder refuses files this large anyway).
 DIGEST_FILE_BYTES = 256 * 1024 * 1024

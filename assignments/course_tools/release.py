@@ -8,7 +8,7 @@ way of generating gives the same folder. nbgrader empties the release folder, co
 non-notebook files (there must be none) and converts the notebooks one by one; on the first notebook
 of a run ``ReleaseFiles`` writes what a student needs beside them:
 
-1. ``cs_conv/`` from ``autograder.stubs.write_student_copy``: every solution fence becomes its stub;
+1. ``cs_conv/`` from ``course_tools.fences.write_student_copy``: every solution fence becomes its stub;
 2. ``setup.py``, ``pyproject.toml``, ``requirements.txt``, ``README.md``, and the ``data/`` files the
    kit ships;
 3. the student's ``nbgrader_config.py`` (validate runs every cell; submit leaves out ``NOT_SUBMITTED``)
@@ -29,15 +29,13 @@ import tempfile
 from pathlib import Path
 
 import nbformat
-from autograder.stubs import write_student_copy
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from course_tools.fences import write_student_copy
 from course_tools.leaks import LeakScan
+from course_tools.paths import ASSIGNMENT, COURSE, REPO, SOLVED
 
-REPO = Path(__file__).resolve().parents[2]
-COURSE = REPO / "assignments"
-ASSIGNMENT = "cnn"
 FILES = Path(__file__).with_name("release_files")
 # Data that is fetched, not shipped: never copied into a release.
 DATA_SKIPPED = ("cifar-10-batches-py", "cifar-10-python.tar.gz")
@@ -93,7 +91,7 @@ def write_packaging(release: Path, course_id: str) -> None:
     """setup.py (the repository's: it only calls cythonize), pyproject.toml, requirements, README, the
     student's nbgrader config and the submission zip script."""
     shutil.copy(REPO / "setup.py", release / "setup.py")
-    packages = ", ".join(f'"{name}"' for name in student_packages(REPO / "cs_conv"))
+    packages = ", ".join(f'"{name}"' for name in student_packages(SOLVED))
     pyproject = (FILES / "pyproject.toml.in").read_text().replace("@PACKAGES@", packages)
     (release / "pyproject.toml").write_text(pyproject)
     config = (FILES / "nbgrader_config.py.in").read_text()
@@ -120,7 +118,7 @@ def write_release_files(source: Path, release: Path, course_id: str) -> None:
         # nbgrader has copied them into the release, and autograde would copy them over every
         # submission: solved code must not be here.
         raise ReleaseError(f"{source} must hold notebooks only; found " + ", ".join(map(str, stray)))
-    write_student_copy(REPO / "cs_conv", release / "cs_conv")
+    write_student_copy(SOLVED, release / "cs_conv")
     write_packaging(release, course_id)
     copy_data(release)
 

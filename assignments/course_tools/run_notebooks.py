@@ -19,8 +19,7 @@ from pathlib import Path
 import nbformat
 from nbclient import NotebookClient
 
-REPO = Path(__file__).resolve().parents[2]
-SOURCE = REPO / "assignments" / "source" / "cnn"
+from course_tools.paths import REPO, SOURCE
 
 
 @dataclass

@@ -20,7 +20,9 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from course_tools.fences import source_files, student_text
+from course_tools.paths import GRADER, REPO, SOLVED
+
 HOSTILE_FILES = Path(__file__).with_name("hostile_files")
 MARKER = "HOSTILE_WAS_HERE"
 SAMPLES = ("solution", "blank", "partial", "hostile")
@@ -67,30 +69,7 @@ UNFINISHED = ("adam", "max_pool_backward_fast")
 
 def solved_sources() -> dict[str, str]:
     """Relative path -> text of every .py and .pyx file of the solved package."""
-    return {str(p.relative_to(REPO)): p.read_text() for p in sorted((REPO / "cs_conv").rglob("*"))
-            if p.suffix in {".py", ".pyx"} and "__pycache__" not in p.parts}
-
-
-def stub_functions(source: str, functions: tuple[str, ...], path: str) -> str:
-    """``source`` with the fences of ``functions`` stubbed and every other fence's markers dropped."""
-    from autograder.stubs import stub_text
-
-    # Mark the fences to keep with a sentinel, stub the rest, then restore.
-    keep_begin, keep_end = "### KEEP BEGIN", "### KEEP END"
-    lines, out, current = source.splitlines(keepends=True), [], None
-    for index, line in enumerate(lines):
-        stripped = line.strip()
-        if stripped.startswith("### BEGIN SOLUTION"):
-            current = _function_above(lines, index)
-            out.append(line if current in functions else line.replace("### BEGIN SOLUTION", keep_begin))
-        elif stripped.startswith("### END SOLUTION"):
-            out.append(line if current in functions else line.replace("### END SOLUTION", keep_end))
-            current = None
-        else:
-            out.append(line)
-    stubbed = stub_text("".join(out), path)
-    return "".join(line for line in stubbed.splitlines(keepends=True)
-                   if not line.strip().startswith((keep_begin, keep_end)))
+    return {str(path.relative_to(REPO)): path.read_text() for path in source_files(SOLVED)}
 
 
 def plant(text: str, bug: Bug) -> str:
@@ -105,15 +84,6 @@ def plant(text: str, bug: Bug) -> str:
         raise ValueError(f"bug for {bug.function} in {bug.path}: expected exactly one {bug.old!r} in it; "
                          "the solved code changed, update course_tools.samples.BUGS")
     return text[:match.start()] + body.replace(bug.old, bug.new) + text[stop:]
-
-
-def _function_above(lines: list[str], index: int) -> str:
-    indent = len(lines[index]) - len(lines[index].lstrip())
-    for k in range(index - 1, -1, -1):
-        match = re.match(r"^(\s*)(?:c?p?def|cdef)\b[^(]*?\b(\w+)\s*\(", lines[k])
-        if match and len(match.group(1)) < indent:
-            return match.group(2)
-    raise ValueError(f"fence at line {index + 1} is not inside a function")
 
 
 def _copy_release(release: Path, target: Path) -> None:
@@ -142,13 +112,8 @@ def _answer_questions(folder: Path, source: Path, how_many: int | None) -> None:
 def write_solution(release: Path, source: Path, target: Path) -> None:
     _copy_release(release, target)
     for relative, text in solved_sources().items():
-        (target / relative).write_text(_unfenced(text))
+        (target / relative).write_text(student_text(text, relative, unfinished=()))
     _answer_questions(target, source, None)
-
-
-def _unfenced(text: str) -> str:
-    return "".join(line for line in text.splitlines(keepends=True)
-                   if not line.strip().startswith(("### BEGIN SOLUTION", "### END SOLUTION")))
 
 
 def write_blank(release: Path, target: Path) -> None:
@@ -159,14 +124,14 @@ def write_partial(release: Path, source: Path, target: Path) -> None:
     _copy_release(release, target)
     sources = solved_sources()
     for relative, text in sources.items():
-        text = stub_functions(text, UNFINISHED, relative)
+        text = student_text(text, relative, unfinished=UNFINISHED)
         for bug in (b for b in BUGS if b.path == relative):
             text = plant(text, bug)
         (target / relative).write_text(text)
     _answer_questions(target, source, 1)
 
 
-def write_hostile(release: Path, target: Path, grader_root: Path = REPO) -> None:
+def write_hostile(release: Path, target: Path) -> None:
     """The blank release plus the attacks in hostile_files/ (see its README)."""
     _copy_release(release, target)
     init = target / "cs_conv" / "__init__.py"
@@ -176,7 +141,7 @@ def write_hostile(release: Path, target: Path, grader_root: Path = REPO) -> None
     layers.write_text(layers.read_text() + "\n\n" + (HOSTILE_FILES / "sabotage.py").read_text())
     _forge_notebook(target / "01_vector_backprop.ipynb")
     # Links nbgrader follows when it copies the folder: RefuseLinks deletes them from its copy.
-    os.symlink(grader_root / "autograder" / "reference.py", target / "cs_conv" / "answers.py")
+    os.symlink(GRADER / "reference.py", target / "cs_conv" / "answers.py")
     os.symlink("/", target / "root_link")
 
 

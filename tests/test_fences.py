@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from course_tools.fences import FenceError, fenced_files, solution_lines, student_text, write_student_copy
 
-from autograder.stubs import FenceError, stub_text, write_student_copy
 from cs_conv.tasks import TASKS, marker
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cs_conv"
@@ -65,6 +65,31 @@ def test_stubbed_layers_keep_their_contract_and_raise_with_the_task(tmp_path):
     assert "H_out = (H + 2P - D(HH - 1) - 1) // S + 1" in stub_layers.conv_forward_naive.__doc__
 
 
+def test_only_the_unfinished_tasks_are_stubbed_and_the_others_keep_their_solution():
+    text = (PACKAGE / "layers.py").read_text()
+    partial = student_text(text, "cs_conv/layers.py", unfinished=("conv_forward_naive",))
+    assert partial.count("raise NotImplementedError(") == 1
+    assert 'raise NotImplementedError("Notebook 02, task 2.1: conv_forward_naive")' in partial
+    assert "out[n, f, i, j] = np.sum(window * w[f]) + b[f]" not in partial   # conv_forward_naive's solution
+    assert "dxpad[n, c0:c0 + Cg, rows, cols] += dout[n, f, i, j] * w[f]" in partial   # conv_backward_naive's
+    # No task unfinished: the solved source without its delimiter lines, every other line as it was.
+    solved = student_text(text, "cs_conv/layers.py", unfinished=())
+    assert solved.splitlines() == [line for line in text.splitlines()
+                                   if line.strip() not in ("### BEGIN SOLUTION", "### END SOLUTION")]
+
+
+def test_solution_lines_are_the_fenced_lines_no_unfenced_line_shares():
+    lines = solution_lines(PACKAGE)
+    assert "dxpad[n, c0:c0 + Cg, rows, cols] += dout[n, f, i, j] * w[f]" in lines
+    assert not lines & {"### BEGIN SOLUTION", "### END SOLUTION", "", "return out, cache"}
+
+
+def test_fenced_files_are_the_files_with_a_task():
+    names = {path.relative_to(PACKAGE).as_posix() for path in fenced_files(PACKAGE)}
+    assert {"layers.py", "im2col_cython.pyx", "optim.py"} <= names
+    assert not names & {"tasks.py", "__init__.py", "shapes.py"}
+
+
 def test_fence_inside_a_nogil_kernel_becomes_pass():
     source = (
         "cdef void im2col_kernel(double[:] x,\n"
@@ -74,7 +99,7 @@ def test_fence_inside_a_nogil_kernel_becomes_pass():
         "    cols[0] = x[0]\n"
         "    ### END SOLUTION\n"
     )
-    assert stub_text(source).splitlines()[-1] == "    pass  # YOUR CODE HERE (Notebook 04, task 4.1: im2col_kernel)"
+    assert student_text(source).splitlines()[-1] == "    pass  # YOUR CODE HERE (Notebook 04, task 4.1: im2col_kernel)"
 
 
 @pytest.mark.parametrize("source, message", [
@@ -88,4 +113,4 @@ def test_fence_inside_a_nogil_kernel_becomes_pass():
 ])
 def test_malformed_fences_are_reported_with_their_line(source, message):
     with pytest.raises(FenceError, match=message):
-        stub_text(source)
+        student_text(source)
