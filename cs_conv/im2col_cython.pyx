@@ -14,8 +14,9 @@ How the file is built: each ``def`` wrapper checks its arguments and allocates t
 result in Python, then calls a ``cdef ... noexcept nogil`` kernel that runs without
 the GIL on typed memoryviews. ``floating`` is Cython's fused type, so every kernel is
 compiled twice, for float32 and for float64. Compiler directives (no bounds checks,
-C division) are set once in setup.py; build with CS_CONV_DEBUG=1 to turn the checks
-back on while you debug.
+C division) are set once, in ``cython_directives.json``, which setup.py and the
+autograder both read; build with CS_CONV_DEBUG=1 to turn the checks back on while
+you debug.
 
 Your kernels return 1 when they finish. A kernel that is still blank returns 0,
 and the wrapper reports that as NotImplementedError instead of handing back

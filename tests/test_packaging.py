@@ -1,14 +1,19 @@
-"""The kit as a package and a repository: license, the wheel's contents, the CI workflow."""
+"""The kit as a package and a repository: license, the wheel's contents, Cython's directives, the CI workflow."""
 
 import re
+import runpy
 import shutil
 import subprocess
 import sys
 import zipfile
 from pathlib import Path
 
+import Cython.Build
 import pytest
+import setuptools
 import yaml
+
+from autograder.build import directives
 
 REPO = Path(__file__).resolve().parent.parent
 PYPROJECT = (REPO / "pyproject.toml").read_text()
@@ -48,6 +53,25 @@ def test_an_installed_wheel_carries_its_data_and_no_grader(tmp_path):
     assert proc.returncode == 0, proc.stderr
     module, data_dir, *_ = proc.stdout.split()
     assert module.startswith(str(target)) and data_dir == str(target / "cs_conv" / "_data")
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_setup_py_compiles_with_the_autograders_directives_or_with_the_checks_back_on(monkeypatch, debug):
+    passed = {}
+
+    def cythonize(modules, compiler_directives):
+        passed.update(compiler_directives)
+        return modules
+
+    monkeypatch.setattr(Cython.Build, "cythonize", cythonize)
+    monkeypatch.setattr(setuptools, "setup", lambda **options: None)
+    monkeypatch.setenv("CS_CONV_DEBUG", "1" if debug else "0")
+    runpy.run_path(str(REPO / "setup.py"))
+    checks = {name: passed[name] for name in ("boundscheck", "wraparound", "initializedcheck")}
+    assert checks == dict.fromkeys(checks, debug)
+    assert passed["cdivision"] is not debug and passed["language_level"] == 3
+    if not debug:
+        assert passed == directives()
 
 
 def test_ci_pins_its_actions_and_holds_least_privilege():

@@ -14,7 +14,9 @@ which rescales the autograder's tests so that every function is worth its notebo
 the student's files in a zip, a folder or a flat upload, the release's ``cs_conv`` (``release_cs_conv/``)
 to fill in the files a student does not edit, and ``settings.json``: ``--visibility``, the one place
 where the instructor says when students see the tests (Gradescope's ``visibility``), and the files
-that hold tasks. Written answers are graded by hand in nbgrader, not here.
+that hold tasks. Of the kit it carries one file more, ``cs_conv/cython_directives.json``: the compiler
+directives ``autograder.build`` compiles a student's Cython with. Written answers are graded by hand in
+nbgrader, not here.
 """
 
 from __future__ import annotations
@@ -70,6 +72,9 @@ def make_bundle(out: Path = DEFAULT_OUT, source: Path = SOURCE, visibility: str 
     for name in ("setup.sh", "run_autograder", "run_gradescope.py", "upload.py", "requirements.txt"):
         shutil.copy(FILES / name, unpacked / name)
     write_student_copy(SOLVED, unpacked / "release_cs_conv")
+    # Where autograder.build reads the directives the student's setup.py compiles with.
+    (unpacked / "cs_conv").mkdir()
+    shutil.copy(SOLVED / "cython_directives.json", unpacked / "cs_conv" / "cython_directives.json")
     (unpacked / "points.json").write_text(json.dumps(cell_points(source), indent=1) + "\n")
     settings = {"visibility": visibility, "task_files": task_files()}
     (unpacked / "settings.json").write_text(json.dumps(settings, indent=1) + "\n")
