@@ -28,14 +28,7 @@ import time
 import numpy as np
 
 from cs_conv import optim
-
-
-def _generator(seed=None) -> np.random.Generator:
-    """A Generator from ``seed``; with None, seeded from NumPy's global state, so that
-    ``np.random.seed(231)`` before training makes it reproducible, as in CS231n."""
-    if seed is None:
-        seed = np.random.randint(2**31 - 1)
-    return np.random.default_rng(seed)
+from cs_conv.seeding import generator
 
 
 class ProgressBar:
@@ -141,7 +134,7 @@ class Solver:
 
     def _reset(self):
         """Fresh bookkeeping; called by ``__init__``, not meant to be called by hand."""
-        self.rng = _generator(self.seed)
+        self.rng = generator(self.seed)
         self.epoch = 0
         self.best_val_acc = 0
         self.best_params = {}

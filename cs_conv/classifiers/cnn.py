@@ -17,14 +17,7 @@ from cs_conv.layer_utils import (
     conv_relu_pool_forward,
 )
 from cs_conv.layers import affine_backward, affine_forward, softmax_loss
-
-
-def _generator(seed=None) -> np.random.Generator:
-    """A Generator from ``seed``; with None, seeded from NumPy's global state, so that
-    ``np.random.seed(231)`` before building a model makes it reproducible, as in CS231n."""
-    if seed is None:
-        seed = np.random.randint(2**31 - 1)
-    return np.random.default_rng(seed)
+from cs_conv.seeding import generator
 
 
 class ThreeLayerConvNet:
@@ -69,7 +62,7 @@ class ThreeLayerConvNet:
         W_pool = (W + 2 * pad - filter_size + 1) // 2
         if H_pool < 1 or W_pool < 1:
             raise ValueError(f"a {filter_size}x{filter_size} filter and a 2x2 pool leave nothing of a {H}x{W} input")
-        rng = _generator(seed)
+        rng = generator(seed)
         shapes = {
             "W1": (num_filters, C, filter_size, filter_size), "b1": (num_filters,),
             "W2": (num_filters * H_pool * W_pool, hidden_dim), "b2": (hidden_dim,),
