@@ -59,7 +59,7 @@ COURSE := cd assignments && PYTHONPATH=$(CURDIR) ../$(PY) -m course_tools
 demo: build
 	$(COURSE).demo
 
-# Rewrite assignments/source/cnn/*.ipynb from course_tools/notebooks/*.py.
+# Rewrite assignments/source/cnn/*.ipynb from the percent-format sources in course_tools/notebooks/.
 notebooks: $(INSTALLED)
 	$(COURSE).build_notebooks
 

@@ -12,9 +12,10 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "assignments"))
 
 from course_tools import points, verdicts  # noqa: E402
-from course_tools.cells import NotebookBuilder, function_for, grade_id_for  # noqa: E402
+from course_tools.cells import autograded_cell, function_for, grade_id_for  # noqa: E402
 from course_tools.fences import student_text  # noqa: E402
 from course_tools.leaks import fenced_lines, find_leaks  # noqa: E402
+from course_tools.notebooks.percent_source import build_notebook  # noqa: E402
 from course_tools.samples import BUGS, UNFINISHED, plant, solved_sources  # noqa: E402
 
 from cs_conv.tasks import TASKS  # noqa: E402
@@ -69,24 +70,9 @@ def test_verdict_text_names_every_case_and_explains_failures():
 def test_grade_ids_round_trip_and_reject_unknown_functions():
     for function in TASKS:
         assert function_for(grade_id_for(function)) == function
-    assert function_for("nb01_md03") is None and function_for("autograde_nonsense") is None
+    assert function_for("nb01_title") is None and function_for("autograde_nonsense") is None
     with pytest.raises(ValueError, match="not a student function"):
-        NotebookBuilder("x").autograded("nonsense", 1)
-
-
-def test_builder_writes_valid_nbgrader_metadata():
-    nb = NotebookBuilder("t")
-    nb.md("# title")
-    nb.code("x = 1")
-    nb.autograded("relu_forward", 2)
-    nb.free_response("why", 3, "Why?", "Because.")
-    notebook = nb.notebook()
-    kinds = [(c.cell_type, c.metadata["nbgrader"]["grade"], c.metadata["nbgrader"]["solution"]) for c in notebook.cells]
-    assert kinds == [("markdown", False, False), ("code", False, False), ("code", True, False),
-                     ("markdown", False, False), ("markdown", True, True)]
-    ids = [c.metadata["nbgrader"]["grade_id"] for c in notebook.cells]
-    assert len(set(ids)) == len(ids)
-    nbformat.validate(notebook)
+        autograded_cell("nonsense", 1)
 
 
 def test_every_planted_bug_still_applies_exactly_once():
@@ -109,10 +95,11 @@ def test_leak_scan_finds_planted_leaks(tmp_path):
     (release / "grader.py").write_bytes((REPO / "autograder" / "cli.py").read_bytes())
     source = tmp_path / "source"
     source.mkdir()
-    nb = NotebookBuilder("t")
-    nb.free_response("q", 1, "Why?", "The secret model answer, long enough to be recognised.")
-    nbformat.write(nb.notebook(), source / "01.ipynb")
-    leaked = nb.notebook()
+    nb = build_notebook('# %% [markdown] id="q_question"\n# **Question (1 point, graded by hand).** Why?\n\n'
+                        '# %% [markdown] id="q" answer=1\n'
+                        '# The secret model answer, long enough to be recognised.\n', "t")
+    nbformat.write(nb, source / "01.ipynb")
+    leaked = copy.deepcopy(nb)
     leaked.cells.append(nbformat.v4.new_code_cell("1", outputs=[nbformat.v4.new_output("stream", text="x")]))
     nbformat.write(leaked, release / "01.ipynb")
     findings = "\n".join(find_leaks(release, source))

@@ -131,7 +131,7 @@ def student_notebook() -> nbformat.NotebookNode:
     cells["nb01_jacobian"].source = HOSTILE_ANSWER
     cells["nb01_stability"].source = LEGIT_ANSWER
     cells["nb01_stability"].attachments = {"exponents.png": {"image/png": PNG}}
-    cells["nb01_code05"].outputs = [
+    cells["nb01_three_kinds_derivative_code"].outputs = [
         new_output("display_data", {"text/html": f"<script>alert('xss-html-script')</script>"
                                                   f"<img src=x onerror=\"alert('xss-html-onerror')\">"
                                                   f"<svg onload=\"alert('xss-html-svg')\"></svg>{STYLE_TRICKS}",

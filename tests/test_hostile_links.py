@@ -31,8 +31,9 @@ from autograder.report import render
 
 sys.path.insert(0, str(REPO / "assignments"))
 from course_tools import grading  # noqa: E402
-from course_tools.cells import NotebookBuilder, grade_id_for  # noqa: E402
+from course_tools.cells import grade_id_for  # noqa: E402
 from course_tools.nofollow_copy import Survey  # noqa: E402
+from course_tools.notebooks.percent_source import build_notebook  # noqa: E402
 from course_tools.release import nbgrader_env  # noqa: E402
 
 pytest_plugins = ["test_autograder_fixtures"]
@@ -260,14 +261,13 @@ def test_grade_all_refuses_linked_folders_and_grades_everyone_else(class_folder,
 def tiny_source(course: Path, with_kernel_check: bool) -> None:
     """source/cnn/tiny.ipynb: a grade cell for relu_forward, a written answer and, if asked, a cell
     that prints what the kernel can import."""
-    notebook = NotebookBuilder("tiny")
-    if with_kernel_check:
-        notebook.code("import numpy as np\nimport cs_conv.layers as L\n"
-                      "print('KERNEL', 'IMPORTED', L.relu_forward(np.array([-1.0, 2.0]))[0])")
-    notebook.autograded("relu_forward", 1)
-    notebook.free_response("answer", 1, "Why?", "Because.")
+    kernel_check = ('# %% id="kernel_check"\nimport numpy as np\nimport cs_conv.layers as L\n'
+                    "print('KERNEL', 'IMPORTED', L.relu_forward(np.array([-1.0, 2.0]))[0])\n\n")
+    text = ((kernel_check if with_kernel_check else "") + '# %% autograde="relu_forward" points=1\n\n'
+            '# %% [markdown] id="answer_question"\n# **Question (1 point, graded by hand).** Why?\n\n'
+            '# %% [markdown] id="answer" answer=1\n# Because.\n')
     (course / "source" / "cnn").mkdir(parents=True)
-    nbformat.write(notebook.notebook(), course / "source" / "cnn" / "tiny.ipynb")
+    nbformat.write(build_notebook(text, "tiny"), course / "source" / "cnn" / "tiny.ipynb")
 
 
 PROBE = '''

@@ -245,7 +245,7 @@ NOTEBOOK = "02_convolution"
 FORWARD = "autograde_conv_forward_naive"
 BACKWARD = "autograde_conv_backward_naive"
 ANSWER = "nb02_parameters"  # a manually graded markdown answer
-LOCKED_MD, LOCKED_CODE = "nb02_md01", "nb02_code02"
+LOCKED_MD, LOCKED_CODE = "nb02_title", "nb02_setup"
 # What the autograder said: conv_forward_naive passes 2 of 3 tests, conv_backward_naive all.
 RESULTS = {"tests": [
     {"name": "conv_forward_naive: a", "score": 1.0, "max_score": 1.0, "output": "passed"},

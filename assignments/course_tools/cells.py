@@ -1,19 +1,18 @@
-"""Cell builders for the source notebooks, with the nbgrader metadata each kind of cell needs.
+"""The nbgrader metadata of the kit's three kinds of cell, and the grade ids of autograded cells.
 
-Four kinds of cell, in nbgrader's terms:
-
-- ``md`` / ``code``: prose and visible checks, read-only ("locked") so they are restored if a
+- ``locked_cell``: prose and visible checks, read-only ("locked") so they are restored if a
   student edits them; a student adds their own cells for experiments.
-- ``autograded(function, points)``: a grade cell that holds no test at all, only a comment naming
-  the function. Its score comes from the sandboxed autograder (``course_tools.verdicts``), never
-  from anything the student's kernel prints, so there is nothing secret to hide in it.
-- ``free_response(grade_id, points, question, model_answer)``: a question and a manually graded
-  markdown answer cell; nbgrader replaces the model answer by "YOUR ANSWER HERE" in the release.
+- ``autograded_cell(function, points)``: a grade cell that holds no test at all, only a comment
+  naming the function. Its score comes from the sandboxed autograder (``course_tools.verdicts``),
+  never from anything the student's kernel prints, so there is nothing secret to hide in it.
+- ``answer_cell(grade_id, points, model_answer)``: a manually graded markdown answer; nbgrader
+  replaces the model answer by "YOUR ANSWER HERE" in the release. Its question is the locked
+  markdown cell above it, which begins with ``question_heading(points)``.
+
+Every cell's nbformat ``id`` is its ``grade_id``, so both stay the same from build to build.
 """
 
 from __future__ import annotations
-
-import textwrap
 
 import nbformat
 from cs_conv.tasks import TASKS
@@ -23,64 +22,60 @@ SCHEMA_VERSION = 3
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
-class NotebookBuilder:
-    """Collects the cells of one notebook and numbers the read-only ones ``<prefix>_<kind><k>``."""
+def locked_cell(cell_type: str, source: str, grade_id: str) -> NotebookNode:
+    """A read-only markdown or code cell that nbgrader restores if a student edits it."""
+    cell = _new_cell(cell_type, source, grade_id)
+    cell.metadata.update({"deletable": False, "editable": False})
+    cell.metadata["nbgrader"] = {
+        "grade": False, "grade_id": grade_id, "locked": True,
+        "schema_version": SCHEMA_VERSION, "solution": False, "task": False,
+    }
+    return cell
 
-    def __init__(self, prefix: str):
-        self.prefix = prefix
-        self.cells: list[NotebookNode] = []
-        self._count = 0
 
-    def _next_id(self, kind: str) -> str:
-        self._count += 1
-        return f"{self.prefix}_{kind}{self._count:02d}"
+def autograded_cell(function: str, points: float) -> NotebookNode:
+    """A grade cell for one student function; the autograder's verdict becomes its output."""
+    if function not in TASKS:
+        raise ValueError(f"{function} is not a student function in cs_conv.tasks.TASKS")
+    source = (
+        f"# Autograded, {_points(points)}: {function} ({TASKS[function]}).\n"
+        f"# After you submit, the course's autograder runs its own tests of {function} on your\n"
+        "# cs_conv in a separate, sandboxed process. Its verdict replaces this cell's output\n"
+        "# in your feedback; nothing you run here changes it. The checks above are a preview."
+    )
+    grade_id = grade_id_for(function)
+    cell = _new_cell("code", source, grade_id)
+    cell.metadata.update({"deletable": False, "editable": False})
+    cell.metadata["nbgrader"] = {
+        "grade": True, "grade_id": grade_id, "locked": True, "points": float(points),
+        "schema_version": SCHEMA_VERSION, "solution": False, "task": False,
+    }
+    return cell
 
-    def md(self, text: str) -> None:
-        cell = nbformat.v4.new_markdown_cell(_clean(text))
-        _lock(cell, self._next_id("md"))
-        self.cells.append(cell)
 
-    def code(self, source: str) -> None:
-        cell = nbformat.v4.new_code_cell(_clean(source))
-        _lock(cell, self._next_id("code"))
-        self.cells.append(cell)
+def answer_cell(grade_id: str, points: float, model_answer: str) -> NotebookNode:
+    """A manually graded markdown answer cell holding the model answer."""
+    cell = _new_cell("markdown", model_answer, grade_id)
+    cell.metadata["nbgrader"] = {
+        "grade": True, "grade_id": grade_id, "locked": False, "points": float(points),
+        "schema_version": SCHEMA_VERSION, "solution": True, "task": False,
+    }
+    return cell
 
-    def autograded(self, function: str, points: float) -> None:
-        """A grade cell for one student function; the autograder's verdict becomes its output."""
-        if function not in TASKS:
-            raise ValueError(f"{function} is not a student function in cs_conv.tasks.TASKS")
-        task = TASKS[function]
-        source = (
-            f"# Autograded, {_points(points)}: {function} ({task}).\n"
-            f"# After you submit, the course's autograder runs its own tests of {function} on your\n"
-            "# cs_conv in a separate, sandboxed process. Its verdict replaces this cell's output\n"
-            "# in your feedback; nothing you run here changes it. The checks above are a preview."
-        )
-        cell = nbformat.v4.new_code_cell(source)
-        cell.metadata.update({"deletable": False, "editable": False})
-        cell.metadata["nbgrader"] = {
-            "grade": True, "grade_id": grade_id_for(function), "locked": True, "points": float(points),
-            "schema_version": SCHEMA_VERSION, "solution": False, "task": False,
-        }
-        self.cells.append(cell)
 
-    def free_response(self, grade_id: str, points: float, question: str, model_answer: str) -> None:
-        """A read-only question, then a manually graded answer cell holding the model answer."""
-        self.md(f"**Question ({_points(points)}, graded by hand).** " + _clean(question))
-        answer = nbformat.v4.new_markdown_cell(_clean(model_answer))
-        answer.metadata["nbgrader"] = {
-            "grade": True, "grade_id": f"{self.prefix}_{grade_id}", "locked": False,
-            "points": float(points), "schema_version": SCHEMA_VERSION, "solution": True, "task": False,
-        }
-        self.cells.append(answer)
+def question_heading(points: float) -> str:
+    """How the question above an answer cell begins: ``**Question (2 points, graded by hand).**``."""
+    return f"**Question ({_points(points)}, graded by hand).**"
 
-    def notebook(self) -> NotebookNode:
-        nb = nbformat.v4.new_notebook()
-        nb.cells = self.cells
-        nb.metadata["kernelspec"] = dict(KERNELSPEC)
-        nb.metadata["language_info"] = {"name": "python"}
-        nbformat.validate(nb)
-        return nb
+
+def new_notebook(cells: list[NotebookNode]) -> NotebookNode:
+    """A valid notebook of ``cells`` for the kit's Python kernel."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells = cells
+    nb.metadata["kernelspec"] = dict(KERNELSPEC)
+    nb.metadata["language_info"] = {"name": "python"}
+    nbformat.validate(nb)
+    return nb
 
 
 def grade_id_for(function: str) -> str:
@@ -96,16 +91,12 @@ def function_for(grade_id: str) -> str | None:
     return None
 
 
-def _lock(cell: NotebookNode, grade_id: str) -> None:
-    cell.metadata.update({"deletable": False, "editable": False})
-    cell.metadata["nbgrader"] = {
-        "grade": False, "grade_id": grade_id, "locked": True,
-        "schema_version": SCHEMA_VERSION, "solution": False, "task": False,
-    }
-
-
-def _clean(text: str) -> str:
-    return textwrap.dedent(text).strip("\n")
+def _new_cell(cell_type: str, source: str, cell_id: str) -> NotebookNode:
+    if cell_type == "markdown":
+        return nbformat.v4.new_markdown_cell(source, id=cell_id)
+    if cell_type == "code":
+        return nbformat.v4.new_code_cell(source, id=cell_id)
+    raise ValueError(f"cell {cell_id}: a notebook cell is markdown or code, not {cell_type}")
 
 
 def _points(points: float) -> str:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder import expect, hints, judge, pace, reference
+from autograder import expect, hints, judge, memo, pace, reference
 from autograder.cases import Case, Context, traceable
 from autograder.numeric import LINEAR_STEP, numeric_gradient
 
@@ -104,12 +104,12 @@ def backward_case(function: str, g: ConvGeometry) -> Case:
         dout: np.ndarray = traceable(out.shape, 0.1, -0.5) if g.tiny else ctx.rng.standard_normal(out.shape)
         dout = dout.astype(g.dtype)
         if g.large:
-            dx, dw, db = reference.conv_backward(dout, x, w, g.param)
+            expected = dict(zip(("dx", "dw", "db"), reference.conv_backward(dout, x, w, g.param), strict=True))
         else:
-            dx = numeric_gradient(lambda v: reference.conv_forward(v, w, b, g.param), x, dout, LINEAR_STEP)
-            dw = numeric_gradient(lambda v: reference.conv_forward(x, v, b, g.param), w, dout, LINEAR_STEP)
-            db = numeric_gradient(lambda v: reference.conv_forward(x, w, v, g.param), b, dout, LINEAR_STEP)
-        expected = {"dx": dx, "dw": dw, "db": db}
+            expected = memo.remembered("conv centred differences", (x, w, b, dout, g.param, LINEAR_STEP), lambda: {
+                "dx": numeric_gradient(lambda v: reference.conv_forward(v, w, b, g.param), x, dout, LINEAR_STEP),
+                "dw": numeric_gradient(lambda v: reference.conv_forward(x, v, b, g.param), w, dout, LINEAR_STEP),
+                "db": numeric_gradient(lambda v: reference.conv_forward(x, w, v, g.param), b, dout, LINEAR_STEP)})
         cache = expect.cache_for(ctx, forward_name, (x, w, b, g.param), {"x": x, "w": w, "b": b}, out, g.dtype,
                                  (x, w, b, g.param), "(x, w, b, conv_param)")
         tol = judge.tolerance_for(g.dtype)

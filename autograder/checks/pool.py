@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from autograder import expect, hints, judge, pace, reference
+from autograder import expect, hints, judge, memo, pace, reference
 from autograder.cases import Case, Context, distinct, traceable
 from autograder.numeric import KINK_FREE_STEP, LINEAR_STEP, numeric_gradient
 
@@ -125,7 +125,8 @@ def backward_case(function: str, kind: str, g: PoolGeometry) -> Case:
         if g.large or g.ties:
             dx = backward(dout, x, g.param)
         else:
-            dx = numeric_gradient(lambda v: forward(v, g.param), x, dout, STEPS[kind])
+            dx = memo.remembered(f"{kind} pool centred differences", (x, dout, g.param, STEPS[kind]), lambda: {
+                "dx": numeric_gradient(lambda v: forward(v, g.param), x, dout, STEPS[kind])})["dx"]
         cache = expect.cache_for(ctx, forward_name, (x, g.param), {"x": x}, out, g.dtype, (x, g.param),
                                  "(x, pool_param)", judge.EXACT if kind == "max" else None)
         tol = judge.tolerance_for(g.dtype)
