@@ -20,14 +20,17 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from autograder import pace
 from autograder.judge import Fail
 from autograder.numeric import GAP
-from autograder.student import Answer, Deadline, Student, StudentFailure
+from autograder.student import Answer, CallOptions, Deadline, Student, StudentFailure
+
+if TYPE_CHECKING:  # typing.Unpack is Python 3.11's; the annotations that name it are never evaluated
+    from typing import Unpack
 
 SEED_BITS = 64
 
@@ -131,14 +134,11 @@ class Context:
     def _deadline(self) -> Deadline:
         return self.budget.deadline(self.limit - self.spent, self.limit, self._why)
 
-    def call(self, name: str, *args: Any, select: list[tuple[int | str, ...]] | None = None,
-             keep: str | None = None, names: dict[str, np.ndarray] | None = None,
-             kwargs: dict[str, Any] | None = None, on: str | None = None, module: str | None = None,
-             echo: bool = True) -> Answer:
+    def call(self, name: str, *args: Any, **options: Unpack[CallOptions]) -> Answer:
+        """``self.module.name(*args)`` in the student's process, timed against the case's limit."""
         started = time.monotonic()
         try:
-            return self.student.call(module or self.module, name, list(args), kwargs=kwargs, keep=keep,
-                                     select=select, names=names, deadline=self._deadline(), on=on, echo=echo)
+            return self.student.call(self.module, name, list(args), self._deadline(), **options)
         finally:
             self.spent += time.monotonic() - started
 

@@ -16,7 +16,7 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 
@@ -26,6 +26,9 @@ from autograder.limits import Limits
 from autograder.protocol import Frame, ProtocolError
 from autograder.results import one_line
 from autograder.sandbox import CONTROL_FD, SITE_DIR, SUBMISSION_DIR, Bind, Sandbox, interpreter, package_dirs
+
+if TYPE_CHECKING:  # typing.Unpack is Python 3.11's; the annotations that name it are never evaluated
+    from typing import Unpack
 
 RUNNER = Path(__file__).with_name("runner.py")
 RUNNER_INSIDE = "/opt/grader/runner.py"  # the one file of the grader a sandbox can see (it holds no answers)
@@ -95,6 +98,17 @@ class Mapping:
 @dataclass(frozen=True)
 class Other:
     type_name: str
+
+
+class CallOptions(TypedDict, total=False):
+    """How ``Student.call`` makes a call and what it sends back; every one may be left out."""
+
+    kwargs: dict[str, Any]  # keyword arguments of the call
+    on: str | None  # call method ``name`` of this kept value instead of a module's function
+    keep: str | None  # keep the return value in the student's process under this name
+    select: list[tuple[int | str, ...]] | None  # the parts of the return value whose arrays come back (default: all)
+    names: dict[str, np.ndarray]  # labels of input arrays, so ``Answer.mutated`` can say which changed
+    echo: bool  # send the inputs back, to see whether the call changed them (default: True)
 
 
 @dataclass
@@ -189,10 +203,6 @@ class Student:
             self._child.kill()
             self._child = None
 
-    @property
-    def output(self) -> str:
-        return self._child.output if self._child is not None else ""
-
     # -- requests
 
     def import_module(self, module: str, deadline: Deadline) -> None:
@@ -201,23 +211,17 @@ class Student:
         if module not in self._modules:
             self._modules.append(module)
 
-    def call(self, module: str, name: str, args: list[Any], *, kwargs: dict[str, Any] | None = None,
-             keep: str | None = None, select: list[tuple[int | str, ...]] | None = None,
-             names: dict[str, np.ndarray] | None = None, deadline: Deadline, on: str | None = None,
-             echo: bool = True) -> Answer:
-        """Call ``module.name(*args, **kwargs)``, or method ``name`` of kept value ``on``.
-
-        ``select`` lists the parts of the return value whose arrays to send back
-        (all when None); ``names`` labels input arrays so ``Answer.mutated`` can
-        say which ones the call changed (when ``echo`` asks for the inputs back).
-        """
+    def call(self, module: str, name: str, args: list[Any], deadline: Deadline,
+             **options: Unpack[CallOptions]) -> Answer:
+        """Call ``module.name(*args, **kwargs)``, or method ``name`` of kept value ``on`` (``CallOptions``)."""
         encoder = _Encoder()
+        on, select, echo = options.get("on"), options.get("select"), options.get("echo", True)
         header = {
             "op": "call",
             "callee": {"ref": on, "name": name} if on else {"module": module, "name": name},
             "args": [encoder.tree(a) for a in args],
-            "kwargs": {k: encoder.tree(v) for k, v in (kwargs or {}).items()},
-            "keep": keep,
+            "kwargs": {k: encoder.tree(v) for k, v in options.get("kwargs", {}).items()},
+            "keep": options.get("keep"),
             "select": [list(p) for p in select] if select is not None else None,
             "echo": echo,
         }
@@ -227,7 +231,7 @@ class Student:
         if not isinstance(echoed, list) or len(echoed) != (len(encoder.arrays) if echo else 0):
             raise self._protocol("reply does not echo the inputs")
         mutated = []
-        labels = {id(array): label for label, array in (names or {}).items()}
+        labels = {id(array): label for label, array in options.get("names", {}).items()}
         for k, index in enumerate(echoed):
             sent = encoder.arrays[k]
             if type(index) is not int or not 0 <= index < len(frame.arrays):
