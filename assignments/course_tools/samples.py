@@ -29,8 +29,9 @@ SAMPLES = ("solution", "blank", "partial", "hostile")
 
 
 @dataclass(frozen=True)
-class Bug:
-    """A realistic mistake: ``old`` (found exactly once in ``path``) becomes ``new``."""
+class SampleBug:
+    """A realistic mistake of the sample students: ``old`` (found exactly once in ``function`` of ``path``)
+    becomes ``new``; ``why`` says what it gets wrong."""
 
     path: str
     function: str
@@ -40,25 +41,25 @@ class Bug:
 
 
 BUGS = (
-    Bug("cs_conv/layers.py", "relu_backward",
+    SampleBug("cs_conv/layers.py", "relu_backward",
         "dx = np.where(x > 0, dout, 0)", "dx = np.where(x >= 0, dout, 0)",
         "lets the gradient through at x == 0"),
-    Bug("cs_conv/layers.py", "softmax_loss",
+    SampleBug("cs_conv/layers.py", "softmax_loss",
         "shifted = x.astype(dtype, copy=False) - x.max(axis=1, keepdims=True)",
         "shifted = x.astype(dtype, copy=False)",
         "no max subtraction: overflows for large scores"),
-    Bug("cs_conv/layers.py", "conv_backward_naive",
+    SampleBug("cs_conv/layers.py", "conv_backward_naive",
         "dxpad[n, c0:c0 + Cg, rows, cols] += dout[n, f, i, j] * w[f]",
         "dxpad[n, c0:c0 + Cg, rows, cols] = dout[n, f, i, j] * w[f]",
         "= instead of +=: overlapping windows overwrite each other"),
-    Bug("cs_conv/layers.py", "avg_pool_backward_naive",
+    SampleBug("cs_conv/layers.py", "avg_pool_backward_naive",
         "dxpad[n, c, rows, cols] += dout[n, c, i, j] / divisor",
         "dxpad[n, c, rows, cols] += dout[n, c, i, j] / (g.pool[0] * g.pool[1])",
         "divides by the full window even where ceil_mode clips it"),
-    Bug("cs_conv/im2col_cython.pyx", "im2col_kernel",
+    SampleBug("cs_conv/im2col_cython.pyx", "im2col_kernel",
         "i_lo, i_hi = inside(kh * dil_h - ph, sh, H, H_out)", "i_lo, i_hi = inside(kh - ph, sh, H, H_out)",
         "forgets the dilation (rows)"),
-    Bug("cs_conv/im2col_cython.pyx", "im2col_kernel",
+    SampleBug("cs_conv/im2col_cython.pyx", "im2col_kernel",
         "src = &x[n, c, i * sh + kh * dil_h - ph, 0] + (kw * dil_w - pw)",
         "src = &x[n, c, i * sh + kh - ph, 0] + (kw * dil_w - pw)",
         "forgets the dilation (rows)"),
@@ -72,7 +73,7 @@ def solved_sources() -> dict[str, str]:
     return {str(path.relative_to(REPO)): path.read_text() for path in source_files(SOLVED)}
 
 
-def plant(text: str, bug: Bug) -> str:
+def plant(text: str, bug: SampleBug) -> str:
     """``text`` with ``bug.old`` replaced by ``bug.new`` inside ``bug.function`` (exactly once)."""
     match = re.search(rf"^(c?p?def|cdef)\b[^(\n]*\b{bug.function}\s*\(", text, flags=re.MULTILINE)
     if match is None:
