@@ -26,9 +26,9 @@ $(INSTALLED): pyproject.toml setup.py
 
 build: $(EXTENSION)
 
-# Compiles cs_conv/im2col_cython.pyx in place only when it or setup.py changed: copying a new
-# .so over one that a running kernel has loaded would crash that kernel.
-$(EXTENSION): cs_conv/im2col_cython.pyx setup.py | $(INSTALLED)
+# Compiles cs_conv/im2col_cython.pyx in place only when it, its directives or setup.py changed:
+# copying a new .so over one that a running kernel has loaded would crash that kernel.
+$(EXTENSION): cs_conv/im2col_cython.pyx cs_conv/cython_directives.json setup.py | $(INSTALLED)
 	$(PY) setup.py --quiet build_ext --inplace
 	touch $@
 

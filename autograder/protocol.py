@@ -12,8 +12,8 @@ converts to a float, and the result is plain ``dict``/``list``/``str``/number
 values plus base-class ``np.ndarray`` copies. A frame that breaks any of this is a
 ``ProtocolError``, never another exception, and judging never meets a value it cannot
 compute with. The child's half of the format is written out again in ``runner.py``,
-which must stand alone inside the sandbox; ``tests/test_autograder_protocol.py`` keeps
-the two in step.
+which must stand alone inside the sandbox: the halves are kept in step by hand, and
+every grading test (``tests/test_autograder_grading.py`` first) runs one against the other.
 """
 
 from __future__ import annotations

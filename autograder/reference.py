@@ -6,7 +6,7 @@ kit's loops: every window is gathered at once with integer index arrays, the
 forward passes are ``einsum`` contractions over those gathers, and the
 backward passes scatter with ``np.add.at``. Everything is computed in float64.
 
-Conventions (PyTorch's, as DESIGN.md fixes them): cross-correlation with output
+Conventions (PyTorch's, as README.md's "Semantics" states them): cross-correlation with output
 size ``(H + 2P - D*(HH - 1) - 1) // S + 1``; pooling pads with -inf (max) or
 zeros (average), ``ceil_mode`` drops a last window that would start in the
 right padding, the average divides by the window clipped to the padded input

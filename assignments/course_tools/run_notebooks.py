@@ -3,8 +3,8 @@
     python -m course_tools.run_notebooks [NOTEBOOK ...]
 
 With no arguments, runs every source notebook against the solved kit (the repository root goes
-first on the kernel's ``sys.path``), which is how the tests and ``make notebooks-check`` prove
-that each one runs clean. Exit status 1 if any cell errs or writes to stderr.
+first on the kernel's ``sys.path``), which is how ``tests/test_course_notebooks.py`` proves that
+each one runs clean. Exit status 1 if any cell errs or writes to stderr.
 """
 
 from __future__ import annotations
