@@ -4,27 +4,26 @@ A source is a Python file whose ``# %%`` lines start cells (JupyterLab opens it 
 when the jupytext extension is installed, and ruff lints it). Each cell's header declares its
 role; a cell without ``autograde``, ``join`` or ``build`` needs an ``id``:
 
-=========================================== =======================================================
-``# %% [markdown] id="convolution_by_hand"`` prose, read-only in the release (nbgrader "locked")
-``# %% id="task_2_1_code"``                  a visible check, read-only
-``# %% autograde="relu_forward" points=2``   the grade cell of a student function; empty in the
-                                             source, its comment is written by ``cells``
-``# %% [markdown] id="jacobian" answer=2``   a written answer graded by hand (2 points), holding
-                                             the model answer; the markdown cell above it is the
-                                             question and begins ``**Question (2 points, ...).**``
-``# %% id="setup" include="setup"``          a cell whose body is ``shared.py``'s cell ``setup``
-``# %% join=true``                           the rest of the cell above: a split made in the
-                                             source only, so that the part above can be shared
-``# %% build=true``                          code run when the notebook is built, never released
-=========================================== =======================================================
+- ``# %% [markdown] id="convolution_by_hand"``: prose, read-only in the release (nbgrader "locked");
+- ``# %% id="convolution_by_hand_code"``: a visible check, read-only;
+- ``# %% autograde="relu_forward" points=2``: the grade cell of a student function, empty in the
+  source (``cells.autograded_cell`` writes its comment);
+- ``# %% [markdown] id="jacobian" answer=2``: a written answer graded by hand (2 points), holding the
+  model answer; the markdown cell above it is the question and begins
+  ``**Question (2 points, graded by hand).**``;
+- ``# %% id="setup" include="setup"``: a cell whose body is ``shared.py``'s cell ``setup``;
+- ``# %% join=true``: the rest of the cell above, split off in the source only so that the part
+  above can be shared;
+- ``# %% build=true``: code run when the notebook is built, never released.
 
 ``id`` is the cell's stable name: the release's ``grade_id`` and cell id are ``<prefix>_<id>``
 (``nb02_convolution_by_hand``), so adding, removing or moving a cell renames no other cell and the
 gradebook keeps matching students' copies.
 
 Build cells run against the solved kit. In the released code cells, every call of a function
-that a build cell defines is evaluated there and replaced by its value, written as a literal
-(``array_literal`` for arrays): a check compares the student's output with numbers printed into
+that a build cell defines is evaluated in the build cells' namespace (so its arguments are
+literals or names the build cells define) and replaced by its value, written as a literal
+(``array_literal`` for arrays, ``repr`` otherwise): a check compares the student's output with numbers printed into
 the notebook (as CS231n's ``correct_out``), never with code that computes them, which would be
 the solution. Run in JupyterLab against the solved kit, a source computes the same values live.
 """
