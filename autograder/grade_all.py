@@ -1,10 +1,10 @@
 """Grade every submission under a folder, a few at a time, into one CSV.
 
-Each worker is a long-lived ``python -m autograder serve`` process that grades one
-submission after another, so the interpreter, the grader's imports and the speed
-yardsticks are paid for once per worker, not once per submission. A worker that
-outlives a submission's time limit, or dies, is killed and replaced; that
-submission's row says why and the run goes on. Each worker claims a sandbox user
+Each worker is a long-lived ``python -m autograder serve`` process (``autograder.worker``)
+that grades one submission after another on the run's one secret seed, so the interpreter,
+the grader's imports, the speed yardsticks and the expected values are paid for once per
+worker, not once per submission. A worker that outlives a submission's time limit, or dies,
+is killed and replaced; that submission's row says why and the run goes on. Each worker claims a sandbox user
 of its own (``autograder.sandbox.claim_uid``), so a fork bomb filling one user's
 process limit cannot stop a neighbour's sandbox from starting.
 
@@ -25,11 +25,7 @@ import csv
 import json
 import os
 import queue
-import selectors
-import signal
 import stat
-import subprocess
-import sys
 import tempfile
 import threading
 from dataclasses import dataclass
@@ -41,8 +37,8 @@ from tqdm import tqdm
 from autograder import nofollow
 from autograder.cases import new_run_seed
 from autograder.submission import PACKAGE
+from autograder.worker import GRADER, Outcome, Worker
 
-REPOSITORY = Path(__file__).resolve().parent.parent
 FIELDS = ("student", "test", "task", "score", "max_score", "status", "output")
 
 
@@ -51,13 +47,6 @@ class Submission:
     student: str  # the folder's name as one printable line
     path: Path | None  # the folder that holds cs_conv; None when refused
     refused: str | None = None  # why it is not graded, when it is not
-
-
-@dataclass(frozen=True)
-class Outcome:
-    student: str
-    results: dict[str, Any] | None  # the submission's JSON report, when grading worked
-    error: str | None
 
 
 def find_submissions(folder: Path) -> list[Submission]:
@@ -114,72 +103,6 @@ def _lstat(path: Path) -> os.stat_result | None:
         return None
 
 
-class Worker:
-    """One ``python -m autograder serve`` process."""
-
-    def __init__(self, options: list[str], scratch: Path, seed: int):
-        self.scratch = scratch
-        self.seed = seed  # sent with each request, never on a command line that other users can read
-        self.errors = tempfile.TemporaryFile()
-        self.process = subprocess.Popen([sys.executable, "-m", "autograder", "serve", *options], cwd=REPOSITORY,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.errors,
-                                        start_new_session=True)
-        self.count = 0
-
-    def grade(self, student: str, path: Path, timeout: float) -> tuple[Outcome, bool]:
-        """The submission's outcome, and whether this worker can take another one."""
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.count += 1
-        out = self.scratch / f"{self.count}.json"
-        try:
-            request = {"path": str(path), "out": str(out), "seed": self.seed}
-            self.process.stdin.write(json.dumps(request).encode() + b"\n")
-            self.process.stdin.flush()
-        except OSError:
-            return Outcome(student, None, f"the grading process died: {self._errors()}"), False
-        line = self._answer(timeout)
-        if line is None:
-            return Outcome(student, None, f"grading took longer than {timeout:g} s and was stopped"), False
-        if not line:
-            return Outcome(student, None, f"the grading process died: {self._errors()}"), False
-        answer = json.loads(line)
-        if "error" in answer:
-            return Outcome(student, None, f"the grader failed: {answer['error']}"), True
-        results = json.loads(out.read_text())
-        out.unlink()
-        return Outcome(student, results, results.get("extra_data", {}).get("grader_error")), True
-
-    def _answer(self, timeout: float) -> bytes | None:
-        """The worker's answer line; None on a time-out, b"" if it died."""
-        assert self.process.stdout is not None
-        with selectors.DefaultSelector() as selector:
-            selector.register(self.process.stdout, selectors.EVENT_READ)
-            if not selector.select(timeout):
-                return None
-        return self.process.stdout.readline()
-
-    def _errors(self) -> str:
-        self.stop()
-        self.errors.seek(0)
-        tail = self.errors.read().decode(errors="replace").strip().splitlines()[-3:]
-        return " | ".join(tail) or f"exit {self.process.returncode}"
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            if self.process.stdin is not None:
-                try:
-                    self.process.stdin.close()
-                except OSError:
-                    pass
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                pass
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)  # its sandboxes go with it (their supervisors' PDEATHSIG)
-            self.process.wait()
-
-
 def rows(outcome: Outcome) -> list[dict[str, Any]]:
     table = []
     results = outcome.results or {}
@@ -218,8 +141,8 @@ def grade_all(folder: Path, workers: int, csv_path: Path, options: list[str], ti
                     return
                 assert submission.path is not None
                 if worker is None:
-                    worker = Worker(options, scratch, seed)
-                outcome, usable = worker.grade(submission.student, submission.path, timeout)
+                    worker = Worker(GRADER, options, scratch)
+                outcome, usable = worker.grade(submission.student, submission.path, timeout, seed)
                 if not usable:
                     worker.stop()
                     worker = None
