@@ -35,6 +35,7 @@ from course_tools.nofollow_copy import RefuseLinks, SafeCollect  # noqa: E402
 from course_tools.pending import MarkPending  # noqa: E402
 from course_tools.release import NOT_SUBMITTED, ReleaseFiles  # noqa: E402
 from course_tools.sanitise import SanitiseStudentContent  # noqa: E402
+from course_tools.scores import GradesCsv  # noqa: E402
 from course_tools.verdicts import (  # noqa: E402
     ApplyVerdicts,
     LimitOutputBytes,
@@ -152,6 +153,10 @@ c.HTMLExporter.template_name = "cs_conv_formgrade"
 FORMGRADER_TEMPLATES = str(Path(nbgrader.__file__).parent / "server_extensions" / "formgrader" / "templates")
 c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), FORMGRADER_TEMPLATES]
 c.HTMLExporter.extra_template_paths = [FORMGRADER_TEMPLATES]
+
+# nbgrader export (make grade runs it): grades.csv with autograded, manual (and its pending part) and
+# total points in columns of their own, rounded to 2 places (course_tools/scores.py).
+c.ExportApp.plugin_class = GradesCsv
 
 # Environment switches: CS_CONV_NO_SANDBOX=1 runs kernels without the jail (debugging only).
 if os.environ.get("CS_CONV_NO_SANDBOX") == "1":

@@ -20,11 +20,12 @@ import os
 import sys
 from pathlib import Path
 
-from autograder import catalog
+from autograder import catalog, points
 from autograder.build import default_cache_dir
 from autograder.cases import SEED_BITS, new_run_seed
 from autograder.grade import Settings, grade
 from autograder.limits import Limits, parse_size
+from autograder.points import TaskPoints
 from autograder.report import FORMATS, render
 from autograder.sandbox import SANDBOX_UIDS, Sandbox, default_identity
 
@@ -60,6 +61,10 @@ def _limit_options(parser: argparse.ArgumentParser) -> None:
                        help="output a student process may print before it is stopped (default 8M)")
     group.add_argument("--file-size", type=parse_size, default=defaults.file_bytes, metavar="SIZE",
                        help="largest file a student process may write, in its private /tmp (default 64M)")
+    parser.add_argument("--points", type=Path, metavar="FILE",
+                        help="JSON table of each task's points in the notebooks ({function: {\"task\": "
+                             "\"Notebook 02, task 2.1\", \"points\": 6}}, as in the Gradescope bundle's "
+                             "points.json): scores are then the notebooks' points (default: one point per case)")
     parser.add_argument("--only", metavar="PATTERNS",
                         help="comma-separated functions (fnmatch patterns) to grade, e.g. conv_*_naive")
     parser.add_argument("--cache", type=Path, default=default_cache_dir(), metavar="DIR",
@@ -72,12 +77,16 @@ def _limit_options(parser: argparse.ArgumentParser) -> None:
                              "(default: on when CS_CONV_INSECURE=1)")
 
 
+def _only(args: argparse.Namespace) -> list[str] | None:
+    """``--only``'s patterns; None to grade every function."""
+    return [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
+
+
 def _settings(args: argparse.Namespace) -> Settings:
     limits = Limits(case_seconds=args.case_timeout, submission_seconds=args.submission_timeout,
                     build_seconds=args.build_timeout, memory_bytes=args.memory, processes=args.processes,
                     output_max_bytes=args.output_limit, file_bytes=args.file_size)
-    only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
-    return Settings(limits=limits, cache_dir=args.cache, only=only, uid=getattr(args, "uid", None),
+    return Settings(limits=limits, cache_dir=args.cache, only=_only(args), uid=getattr(args, "uid", None),
                     namespaces=False if args.no_namespaces else None, insecure=args.insecure)
 
 
@@ -89,6 +98,8 @@ def _forwarded(args: argparse.Namespace) -> list[str]:
                "--file-size", str(args.file_size), "--cache", str(args.cache)]
     if args.only:
         options += ["--only", args.only]
+    if args.points:
+        options += ["--points", str(args.points.resolve())]
     if args.no_namespaces:
         options.append("--no-namespaces")
     if args.insecure:
@@ -122,15 +133,28 @@ def parser() -> argparse.ArgumentParser:
     return main
 
 
+def _points(args: argparse.Namespace) -> dict[str, TaskPoints]:
+    """The points table ``--points`` names (empty without one); every task graded must be in it."""
+    if args.points is None:
+        return {}
+    table = points.load(args.points)
+    graded = catalog.select(_only(args))
+    missing = [f"{check.function} (task {check.task})" for check in graded if check.task not in table]
+    if missing:
+        raise points.PointsError(f"the points table {args.points} gives no points for {', '.join(missing)}")
+    return table
+
+
 def serve(args: argparse.Namespace) -> int:
     """Grade one submission per request line, reusing the sandbox (and its user) across them."""
     settings = _settings(args)
+    table = _points(args)
     sandbox = Sandbox(settings.limits, default_identity(settings.uid), settings.namespaces, settings.insecure)
     for line in sys.stdin:
         try:
             request = json.loads(line)
-            report = grade(Path(request["path"]), dataclasses.replace(settings, seed=request["seed"]),
-                           sandbox=sandbox)
+            graded = grade(Path(request["path"]), dataclasses.replace(settings, seed=request["seed"]), sandbox=sandbox)
+            report = dataclasses.replace(graded, points=table)
             Path(request["out"]).write_text(render(report, "json"))
             answer: dict[str, object] = {"ok": True}
         except Exception as error:  # a grader fault on one submission must not end the worker
@@ -147,9 +171,9 @@ def _seed_line(seed: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
-        if args.only:
-            catalog.select([p.strip() for p in args.only.split(",") if p.strip()])
-    except ValueError as error:
+        catalog.select(_only(args))
+        table = _points(args)
+    except ValueError as error:  # PointsError too
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.command == "serve":
@@ -160,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {args.path} is not a folder", file=sys.stderr)
             return 2
         print(_seed_line(seed), file=sys.stderr)
-        report = grade(args.path, dataclasses.replace(_settings(args), seed=seed))
+        report = dataclasses.replace(grade(args.path, dataclasses.replace(_settings(args), seed=seed)), points=table)
         text = render(report, args.format)
         if args.out:
             args.out.write_text(text)

@@ -2,16 +2,22 @@
 
 ``--format gradescope`` is the schema and nothing else::
 
-    {"score": 212.0, "execution_time": 9.1, "output": "...", "output_format": "text",
+    {"score": 72.69, "execution_time": 9.1, "output": "...", "output_format": "text",
      "stdout_visibility": "hidden",
      "tests": [{"name": "conv_backward_naive: stride 2, pad 0", "number": "2.2",
-                "score": 0.0, "max_score": 1.0, "status": "failed",
+                "score": 0.0, "max_score": 0.5333, "status": "failed",
                 "output": "dw relative error 3.1e-01, needs < 1e-7",
                 "visibility": "visible"}, ...]}
 
+Scores are points (``autograder.points``): with ``--points`` the notebooks' (each task worth its
+grade cell's points, which is what nbgrader records), else each case's own (one). ``score`` is the
+sum of the tasks' rounded scores, as nbgrader adds up its grade cells.
+
 ``--format json`` is the same plus ``extra_data``, which Gradescope allows and ignores:
-each test gets ``{"function", "case", "task"}`` and the top level
-``{"submission", "max_score", "protections", "notes", "diagnostics", "grader_error"}``.
+each test gets ``{"function", "case", "task"}`` (and ``"notebook"`` when the points table names it)
+and the top level ``{"submission", "max_score", "unit", "tasks", "protections", "notes",
+"diagnostics", "grader_error"}``, where ``unit`` is ``"notebook points"`` or ``"case points"`` and
+``tasks`` maps each task number to its ``{"score", "max_score"}``.
 A test's ``name`` is always ``"<student function>: <case>"`` and ``function`` is the
 part before the colon, so a notebook grader can map tests to its cells by function
 (or by ``number``, the task: ``"2.2"`` is Notebook 02, task 2.2). Names are stable
@@ -47,8 +53,14 @@ def case_output(result: CaseResult) -> str:
     return "passed" if result.passed else result.message
 
 
+def unit(report: Report) -> str:
+    return "notebook points" if report.in_points else "case points"
+
+
 def _summary(report: Report) -> str:
-    lines = [f"Score: {_number(report.score)} / {_number(report.max_score)}"]
+    lines = [f"Score: {_number(report.score)} / {_number(report.max_score)} {unit(report)}"]
+    if not report.in_points:
+        lines.append("note: each case is worth one point here; --points gives the notebooks' points")
     if report.error:
         lines.append(f"GRADING FAILED: {report.error}")
     lines += [f"note: {note}" for note in report.notes]
@@ -59,17 +71,20 @@ def results_json(report: Report, extra: bool) -> dict[str, Any]:
     report = report.one_lined()
     tests = []
     for result in report.results:
+        score, max_score = report.case_points(result)
         test: dict[str, Any] = {
             "name": result.name,
             "number": result.task,
-            "score": result.score,
-            "max_score": result.max_score,
+            "score": score,
+            "max_score": max_score,
             "status": "passed" if result.passed else "failed",
             "output": case_output(result),
             "visibility": "visible",
         }
         if extra:
             test["extra_data"] = {"function": result.function, "case": result.case, "task": result.task}
+            if result.task in report.points and report.points[result.task].notebook:
+                test["extra_data"]["notebook"] = report.points[result.task].notebook
         tests.append(test)
     document: dict[str, Any] = {
         "score": report.score,
@@ -83,6 +98,9 @@ def results_json(report: Report, extra: bool) -> dict[str, Any]:
         document["extra_data"] = {
             "submission": report.submission,
             "max_score": report.max_score,
+            "unit": unit(report),
+            "tasks": {number: {"score": task.score, "max_score": task.points}
+                      for number, task in report.tasks().items()},
             "protections": report.protections,
             "notes": report.notes,
             "diagnostics": report.diagnostics,
@@ -94,14 +112,9 @@ def results_json(report: Report, extra: bool) -> dict[str, Any]:
 def text(report: Report) -> str:
     report = report.one_lined()
     lines = [f"cs_conv autograder: {report.submission}", _summary(report), ""]
-    by_function: dict[str, list[CaseResult]] = {}
-    for result in report.results:
-        by_function.setdefault(result.function, []).append(result)
-    for function, results in by_function.items():
-        got = sum(r.score for r in results)
-        total = sum(r.max_score for r in results)
-        lines.append(f"{function} (task {results[0].task}): {_number(got)} / {_number(total)}")
-        for result in results:
+    for number, task in report.tasks().items():
+        lines.append(f"{task.results[0].function} (task {number}): {_number(task.score)} / {_number(task.points)}")
+        for result in task.results:
             mark = "PASS" if result.passed else "FAIL"
             detail = "" if result.passed else f": {case_output(result)}"
             lines.append(f"  {mark} {result.case}{detail}")

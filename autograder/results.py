@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from autograder import points as scale
+
 LINE_CHARS = 500
 
 
@@ -55,6 +57,8 @@ class Report:
     diagnostics: list[str] = field(default_factory=list)  # for the instructor; may differ between runs
     seconds: float = 0.0
     error: str | None = None  # set when the grader itself failed (not the student's fault)
+    # Task number -> its points in the notebooks (``autograder.points``); empty: each case its own points.
+    points: dict[str, scale.TaskPoints] = field(default_factory=dict)
 
     def one_lined(self) -> Report:
         """A copy whose every string is ``one_line``: what each report format writes out."""
@@ -67,9 +71,46 @@ class Report:
                        error=one_line(self.error) if self.error else self.error)
 
     @property
+    def in_points(self) -> bool:
+        """Whether scores are the notebooks' points (a points table was given), not the cases' own."""
+        return bool(self.points)
+
+    def task_points(self, task: str) -> float:
+        """What ``task`` is worth: its points in the notebooks, else the sum of its cases' maxima."""
+        if task in self.points:
+            return self.points[task].points
+        return sum(r.max_score for r in self.results if r.task == task)
+
+    def tasks(self) -> dict[str, TaskScore]:
+        """Each task's score, in the order its cases were graded."""
+        cases: dict[str, list[CaseResult]] = {}
+        for result in self.results:
+            cases.setdefault(result.task, []).append(result)
+        return {task: TaskScore(results, self.task_points(task)) for task, results in cases.items()}
+
+    def case_points(self, result: CaseResult) -> tuple[float, float]:
+        """A case's (score, maximum) as its part of its task's points."""
+        possible = sum(r.max_score for r in self.results if r.task == result.task)
+        worth = self.task_points(result.task)
+        return scale.share(result.score, possible, worth), scale.share(result.max_score, possible, worth)
+
+    @property
     def score(self) -> float:
-        return sum(r.score for r in self.results)
+        return scale.total(task.score for task in self.tasks().values())
 
     @property
     def max_score(self) -> float:
-        return sum(r.max_score for r in self.results)
+        return scale.total(task.points for task in self.tasks().values())
+
+
+@dataclass(frozen=True)
+class TaskScore:
+    """One task's cases and what they earn of its ``points``."""
+
+    results: list[CaseResult]
+    points: float
+
+    @property
+    def score(self) -> float:
+        return scale.task_score(sum(r.score for r in self.results), sum(r.max_score for r in self.results),
+                                self.points)

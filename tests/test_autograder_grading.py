@@ -133,6 +133,18 @@ def test_cli_grade_text_and_json(blank_submission, grader_cache):
     assert bad.returncode == 2 and "no check matches" in bad.stderr
 
 
+def test_cli_grades_in_the_notebooks_points_and_refuses_a_table_without_a_graded_task(solved_submission,
+                                                                                     grader_cache, tmp_path):
+    table = tmp_path / "points.json"
+    table.write_text(json.dumps({"softmax_loss": {"task": "Notebook 01, task 1.5", "points": 4}}))
+    shown = run_cli("grade", str(solved_submission), "--only", "softmax_loss", "--points", str(table),
+                    "--cache", str(grader_cache))
+    assert shown.returncode == 0, shown.stderr
+    assert "Score: 4 / 4 notebook points" in shown.stdout and "softmax_loss (task 1.5): 4 / 4" in shown.stdout
+    missing = run_cli("grade", str(solved_submission), "--only", "softmax_loss,relu_forward", "--points", str(table))
+    assert missing.returncode == 2 and "gives no points for relu_forward (task 1.3)" in missing.stderr
+
+
 def test_grade_all_writes_a_row_per_student_and_test_and_never_drops_one(solved_submission, blank_submission,
                                                                          grader_cache, tmp_path):
     folder = tmp_path / "submitted"

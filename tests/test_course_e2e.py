@@ -4,6 +4,7 @@ One run of ``course_tools.demo.run`` (the code behind ``make demo``) in a tempor
 shared by every test here: it takes two to three minutes on two cores.
 """
 
+import csv
 import json
 import os
 import shutil
@@ -19,12 +20,11 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "assignments"))
 
 from course_tools import demo, gradescope  # noqa: E402
+from course_tools.grading import table  # noqa: E402
 from course_tools.jail import kernel_sandbox  # noqa: E402
 from course_tools.leaks import find_leaks, grader_lines  # noqa: E402
-from course_tools.points import cases_for, cell_score  # noqa: E402
 from course_tools.samples import BUGS, MARKER, UNFINISHED  # noqa: E402
-
-from cs_conv.tasks import TASKS  # noqa: E402
+from course_tools.verdicts import points_table  # noqa: E402
 
 pytestmark = pytest.mark.slow
 # In the partial sample, neither these functions nor anything they call carry a planted bug (the fast
@@ -59,11 +59,11 @@ def course_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def scores(course_run):
-    """{student: {notebook: NotebookScore}} from the gradebook."""
-    table = {}
+    """{student: {notebook: Score}} from the gradebook (``course_tools.scores``)."""
+    found: dict[str, dict] = {}
     for row in course_run["rows"]:
-        table.setdefault(row.student, {})[row.notebook] = row
-    return table
+        found.setdefault(row.student, {})[row.notebook] = row.score
+    return found
 
 
 @pytest.fixture(scope="session")
@@ -71,13 +71,23 @@ def cell_points(course_run):
     return gradescope.cell_points(course_run["course"] / "source" / "cnn")
 
 
-def expected_scores(course, student, cell_points):
-    """Per notebook, the points the autograder's own results.json gives (same formula, computed here)."""
+def task_scores(course, student, cell_points):
+    """function -> (score, max_score) of its task in the autograder's own results.json, and the results."""
     results = json.loads((course / "verdicts" / "cnn" / f"{student}.json").read_text())
-    expected = {}
+    tasks = results["extra_data"]["tasks"]
+    found = {}
     for function, entry in cell_points.items():
-        score = cell_score(cases_for(results, function, entry["task"]), entry["points"])
-        expected[entry["notebook"]] = expected.get(entry["notebook"], 0.0) + score
+        task = tasks[entry["task"].rsplit("task ", 1)[1]]
+        found[function] = (task["score"], task["max_score"])
+    return found, results
+
+
+def expected_scores(course, student, cell_points):
+    """Per notebook, the points the autograder's own results.json gives its tasks."""
+    found, results = task_scores(course, student, cell_points)
+    expected: dict[str, float] = {}
+    for function, entry in cell_points.items():
+        expected[entry["notebook"]] = expected.get(entry["notebook"], 0.0) + found[function][0]
     return expected, results
 
 
@@ -116,30 +126,31 @@ def test_release_builds_and_its_stubs_say_which_task(course_run, tmp_path):
 
 def test_solution_earns_full_marks(scores):
     for notebook, row in scores["solution"].items():
-        assert row.auto == pytest.approx(row.auto_max), notebook
-    assert sum(row.auto_max for row in scores["solution"].values()) == 96
+        assert row.autograded == row.autograded_max, notebook
+        assert row.manual == 0 and row.pending == row.manual_max, f"{notebook}: written answers wait for a person"
+    assert sum(row.autograded_max for row in scores["solution"].values()) == 96
 
 
 def test_blank_release_earns_zero(scores):
     for notebook, row in scores["blank"].items():
-        assert row.auto == 0, notebook
-        assert row.manual == 0, f"{notebook}: unanswered questions score 0 without a grader"
+        assert row.autograded == 0, notebook
+        assert row.manual == 0 and row.pending == 0, f"{notebook}: unanswered questions score 0 without a grader"
 
 
 def test_partial_earns_exactly_what_its_tests_say(course_run, scores, cell_points):
     expected, results = expected_scores(course_run["course"], "partial", cell_points)
     for notebook, row in scores["partial"].items():
-        assert row.auto == pytest.approx(expected[notebook], abs=5e-3), notebook
-    full = {function: cell_score(cases_for(results, function, entry["task"]), entry["points"]) == entry["points"]
-            for function, entry in cell_points.items()}
+        assert row.autograded == round(expected[notebook], 2), notebook
+    found, _ = task_scores(course_run["course"], "partial", cell_points)
+    full = {function: score == worth for function, (score, worth) in found.items()}
     for function in UNFINISHED:
-        assert cell_score(cases_for(results, function, TASKS[function]), 1) == 0, function
+        assert found[function][0] == 0, function
     for bug in BUGS:
         assert not full[bug.function], f"{bug.function}: the planted bug ({bug.why}) should cost points"
     # Functions whose code, and everything they call, the sample left solved.
     for function in UNTOUCHED:
         assert full[function], f"{function}: untouched solved code should earn full marks"
-    total = sum(row.auto for row in scores["partial"].values())
+    total = sum(row.autograded for row in scores["partial"].values())
     assert 0 < total < 96
 
 
@@ -164,7 +175,7 @@ def test_hostile_submission_is_contained(course_run, scores, cell_points):
     course = course_run["course"]
     expected, _ = expected_scores(course, "hostile", cell_points)
     for notebook, row in scores["hostile"].items():
-        assert row.auto == pytest.approx(expected[notebook], abs=5e-3), notebook
+        assert row.autograded == round(expected[notebook], 2), notebook
     # No marker file anywhere it tried outside its own jailed scratch folder.
     places = [REPO, REPO / "assignments", course, course.parent, Path("/tmp"), Path.home(), Path("/work"), DECOY]
     places += list(course.glob("*/*/cnn")) + list(course.glob("*/*"))
@@ -206,6 +217,69 @@ def test_exports_have_a_row_per_student_test_and_notebook(course_run):
     assert len(exports["notebooks"].read_text().splitlines()) == 1 + len(who) * 5
 
 
+def csv_rows(path: Path) -> list[dict]:
+    with open(path, newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def test_every_score_surface_agrees_on_the_solution_the_partial_and_the_blank(course_run, scores, cell_points):
+    """The autograder's JSON and text, nbgrader's gradebook and feedback, grades.csv, notebooks.csv,
+    tests.csv, Gradescope's results and the printed table: one number per student, in points."""
+    course = course_run["course"]
+    sys.path.insert(0, str(REPO / "assignments" / "course_tools" / "gradescope_files"))
+    try:
+        import run_gradescope
+    finally:
+        sys.path.pop(0)
+    # The autograder is given the same table from the gradebook as the Gradescope bundle from the notebooks.
+    assert points_table(f"sqlite:///{course / 'gradebook.db'}", "cnn") == cell_points
+    grades = {row["student_id"]: row for row in csv_rows(course_run["exports"]["grades"])}
+    notebooks = csv_rows(course_run["exports"]["notebooks"])
+    tests = csv_rows(course_run["exports"]["tests"])
+    printed = table(course_run["rows"]).splitlines()
+    surfaces = {}
+    for student in ("solution", "partial", "blank"):
+        rows = scores[student]
+        autograded = round(sum(row.autograded for row in rows.values()), 2)
+        manual = round(sum(row.manual for row in rows.values()), 2)
+        pending = round(sum(row.pending for row in rows.values()), 2)
+        results = json.loads((course / "verdicts" / "cnn" / f"{student}.json").read_text())
+        mine = [row for row in notebooks if row["student"] == student]
+        line = next(line for line in printed if line.split()[0] == student)
+        surfaces[student] = {
+            "gradebook": autograded,
+            "autograder json": results["score"],
+            "autograder text": results["output"].splitlines()[0],
+            "gradescope": run_gradescope.for_students(results)["score"],
+            "grades.csv": (float(grades[student]["autograded"]), float(grades[student]["manual"]),
+                           float(grades[student]["manual_pending"]), float(grades[student]["total"])),
+            "notebooks.csv": (round(sum(float(row["autograded"]) for row in mine), 2),
+                              round(sum(float(row["manual"]) for row in mine), 2),
+                              round(sum(float(row["manual_pending"]) for row in mine), 2)),
+            "tests.csv": round(sum(float(row["score"]) for row in tests if row["student"] == student), 2),
+            "table": line.split()[-4:],
+        }
+        seen = surfaces[student]
+        assert seen["autograder json"] == seen["gradescope"] == autograded, seen
+        assert seen["autograder text"] == f"Score: {autograded:g} / 96 notebook points", seen
+        assert seen["grades.csv"] == (autograded, manual, pending, round(autograded + manual, 2)), seen
+        assert seen["notebooks.csv"] == (autograded, manual, pending), seen
+        assert seen["tests.csv"] == pytest.approx(autograded, abs=0.01), seen  # shares to 4 places
+        assert seen["table"] == [f"{autograded:.2f}/96", f"{manual:.2f}/20", f"{pending:g}",
+                                 f"{autograded + manual:.2f}/116"], seen
+        for name, row in rows.items():
+            page = (course / "feedback" / student / "cnn" / f"{name}.html").read_text()
+            assert f"(Score: {round(row.autograded + row.manual, 2)} / {round(row.max_score, 2)}" in page, name
+    for row in notebooks:  # every field a number (no empty field meaning 0), none with float noise
+        for field in ("autograded", "autograded_max", "manual", "manual_max", "manual_pending", "total"):
+            assert row[field] == str(round(float(row[field]), 2)), row
+        waiting, written = float(row["manual_pending"]), float(row["manual_max"])
+        assert row["manual_state"] == ("pending" if waiting else "graded" if written else "none"), row
+    print(json.dumps(surfaces, indent=1))  # the issue's side-by-side view, with -s
+    assert surfaces["solution"]["gradebook"] == 96 and surfaces["blank"]["gradebook"] == 0
+    assert 0 < surfaces["partial"]["gradebook"] < 96
+
+
 def test_gradescope_bundle_scores_like_nbgrader(course_run, scores, tmp_path):
     source = course_run["course"] / "source" / "cnn"
     bundle = gradescope.make_bundle(tmp_path / "bundle", source)
@@ -217,8 +291,10 @@ def test_gradescope_bundle_scores_like_nbgrader(course_run, scores, tmp_path):
     finally:
         sys.path.pop(0)
     raw = json.loads((course_run["course"] / "verdicts" / "cnn" / "partial.json").read_text())
-    rescaled = run_gradescope.rescale(raw, gradescope.cell_points(source))
-    assert rescaled["score"] == pytest.approx(sum(row.auto for row in scores["partial"].values()), abs=5e-3)
+    shown = run_gradescope.for_students(raw, "after_due_date")
+    assert shown["score"] == round(sum(row.autograded for row in scores["partial"].values()), 2)
+    assert shown["execution_time"] == raw["execution_time"] > 0
+    assert {test["visibility"] for test in shown["tests"]} == {"after_due_date"}
     # And the bundle runs as Gradescope runs it: the full solution earns every autograded point.
     root = tmp_path / "gradescope"
     root.mkdir()
@@ -228,5 +304,6 @@ def test_gradescope_bundle_scores_like_nbgrader(course_run, scores, tmp_path):
                           env={**os.environ, "GRADESCOPE_ROOT": str(root), "PYTHON": sys.executable})
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads((root / "results" / "results.json").read_text())
-    assert results["score"] == pytest.approx(96, abs=5e-3), results["output"]
+    assert results["score"] == 96, results["output"]
+    assert results["execution_time"] > 0
     assert {test["extra_data"]["notebook"] for test in results["tests"]} == {p.stem for p in source.glob("*.ipynb")}

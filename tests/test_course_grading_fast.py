@@ -122,7 +122,7 @@ def test_the_fast_path_and_a_serial_reexecuting_regrade_give_identical_grades(co
     assert sorted(fast["autograded"]) == sorted(full["autograded"]) == ["partial", "solution"]
     fast_grades, full_grades = cell_grades(courses["course"]), cell_grades(courses["full"])
     assert len(fast_grades) > 2 * 20 and fast_grades == full_grades
-    totals = {row.student: row.auto for row in notebook_scores(courses["course"])
+    totals = {row.student: row.score.autograded for row in notebook_scores(courses["course"])
               if row.notebook == "01_vector_backprop"}
     assert totals["solution"] == 12 and 0 < totals["partial"] < 12
     # The two really differ in what they did: kernels ran in one only.

@@ -2,16 +2,18 @@
 
 import copy
 import json
+import os
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
+from nbgrader.api import Gradebook
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "assignments"))
 
-from course_tools import points, verdicts  # noqa: E402
+from course_tools import verdicts  # noqa: E402
 from course_tools.cells import autograded_cell, function_for, grade_id_for  # noqa: E402
 from course_tools.fences import student_text  # noqa: E402
 from course_tools.leaks import fenced_lines, find_leaks  # noqa: E402
@@ -49,12 +51,14 @@ def test_a_grade_cell_takes_its_functions_tests_by_name_or_task_number():
     assert verdicts.cases_for(RESULTS, "relu_forward") == []
 
 
-def test_a_grade_cell_scores_its_share_of_the_points():
-    assert verdicts.cell_score(verdicts.cases_for(RESULTS, "conv_forward_naive"), 6) == pytest.approx(6 * 3 / 4)
-    assert verdicts.cell_score(verdicts.cases_for(RESULTS, "conv_backward_naive"), 8) == 0
-    assert verdicts.cell_score(verdicts.cases_for(RESULTS, "col2im_kernel"), 5) == 5
-    assert verdicts.cell_score([], 5) == 0
-    assert points.earned_fraction([make_test("x: y", 5, max_score=1)]) == 1.0   # clipped
+def test_a_grade_cell_scores_what_the_report_gives_its_task():
+    report = {**RESULTS, "extra_data": {"tasks": {"2.1": {"score": 4.5, "max_score": 6.0},
+                                                  "4.2": {"score": 5.0, "max_score": 5.0}}}}
+    assert verdicts.cell_score(report, "conv_forward_naive", 6) == 4.5
+    assert verdicts.cell_score(report, "col2im_kernel", 5) == 5
+    assert verdicts.cell_score(report, "relu_forward", 1) == 0, "no test judged it"
+    with pytest.raises(verdicts.AutograderError, match="out of 6.0, but its grade cell is worth 8"):
+        verdicts.cell_score(report, "conv_forward_naive", 8)
 
 
 def test_verdict_text_names_every_case_and_explains_failures():
@@ -133,6 +137,7 @@ def test_a_fixed_grader_judges_a_submission_again_instead_of_serving_its_cached_
     # A stand-in repository whose autograder says which version of it judged, and counts its runs.
     repo = tmp_path / "repo"
     (repo / "autograder").mkdir(parents=True)
+    (repo / "autograder" / "__init__.py").write_text("")
     main = repo / "autograder" / "__main__.py"
     grader = ("import json, sys\nout = sys.argv[sys.argv.index('--out') + 1]\n"
               "json.dump({{'tests': [], 'score': 0, 'output': {version!r}}}, open(out, 'w'))\n"
@@ -142,9 +147,16 @@ def test_a_fixed_grader_judges_a_submission_again_instead_of_serving_its_cached_
     submission = tmp_path / "submission"
     (submission / "cs_conv").mkdir(parents=True)
     (submission / "cs_conv" / "layers.py").write_text("x = 1\n")
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # for alembic
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(db_url) as gradebook:  # as generate_assignment leaves it: one autograded cell
+        gradebook.update_or_create_assignment("cnn")
+        gradebook.update_or_create_notebook("01", "cnn")
+        gradebook.update_or_create_grade_cell(grade_id_for("relu_forward"), "01", "cnn", max_score=1,
+                                              cell_type="code")
     step = verdicts.RunAutograder(results_dir=str(tmp_path / "verdicts"))
     resources = {"metadata": {"path": str(submission)},
-                 "nbgrader": {"db_url": "sqlite:///unused.db", "assignment": "cnn", "student": "s"}}
+                 "nbgrader": {"db_url": db_url, "assignment": "cnn", "student": "s"}}
 
     def judge() -> tuple[str, int]:
         """Run the step as nbgrader does for a notebook: (who judged, how many runs so far)."""
@@ -159,3 +171,7 @@ def test_a_fixed_grader_judges_a_submission_again_instead_of_serving_its_cached_
     assert judge() == ("grader 2 (a bad case fixed)", 3), "another seed setting judges again"
     (submission / "cs_conv" / "layers.py").write_text("x = 2\n")
     assert judge()[1] == 4
+    with Gradebook(db_url) as gradebook:  # the instructor changed the cell's points
+        gradebook.update_or_create_grade_cell(grade_id_for("relu_forward"), "01", "cnn", max_score=2,
+                                              cell_type="code")
+    assert judge()[1] == 5

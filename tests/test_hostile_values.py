@@ -252,7 +252,7 @@ RESULTS = {"tests": [
     {"name": "conv_forward_naive: b", "score": 1.0, "max_score": 1.0, "output": "passed"},
     {"name": "conv_forward_naive: c", "score": 0.0, "max_score": 1.0, "output": f"dx is wrong\n{FORGED}"},
     {"name": "conv_backward_naive: a", "score": 1.0, "max_score": 1.0, "output": "passed"},
-]}
+], "extra_data": {"tasks": {"2.1": {"score": 4.0, "max_score": 6.0}, "2.2": {"score": 8.0, "max_score": 8.0}}}}
 
 
 @pytest.fixture(scope="module")

@@ -13,6 +13,8 @@
 - ``pending`` and ``templates/``: feedback that shows written answers not yet graded as pending.
 - ``grading``: autograde, feedback and CSV exports (``make grade``), and ``gradescope``: the bundle
   (``gradescope_files/``).
+- ``scores``: every score from the gradebook, autograded, manual, pending and total apart
+  (``grades.csv``, ``notebooks.csv``, the printed table).
 - ``samples`` and ``demo``: sample submissions and the end-to-end ``make demo``.
 
 Never copied into a release.

@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"demo failed: {error}", file=sys.stderr)
         return 1
     course = summary["course"]
-    print("\nScores (autograded points per notebook; written answers wait for a person):\n")
+    print("\nScores in points, as in grades.csv (per notebook: autograded; written answers wait for a person):\n")
     print(table(summary["rows"]))
     print(f"\nDemo finished in {summary['seconds']:.0f} s (autograding {summary['autograde_seconds']:.0f} s).")
     print("Outputs:")

@@ -9,8 +9,8 @@ once when it builds the image, then ``run_autograder`` for each submission, whic
 
 The bundle holds the ``autograder`` package (never the solved ``cs_conv``), ``points.json`` (each
 autograded cell's function and points, read from the source notebooks), ``run_gradescope.py``,
-which rescales the autograder's tests so that every function is worth its notebook cell's points
-(the Gradescope score equals the autograded part of the nbgrader score), ``upload.py``, which finds
+which runs the autograder with ``--points points.json`` so that every function is worth its notebook
+cell's points (the Gradescope score equals the autograded part of the nbgrader score), ``upload.py``, which finds
 the student's files in a zip, a folder or a flat upload, the release's ``cs_conv`` (``release_cs_conv/``)
 to fill in the files a student does not edit, and ``settings.json``: ``--visibility``, the one place
 where the instructor says when students see the tests (Gradescope's ``visibility``), and the files
@@ -68,7 +68,6 @@ def make_bundle(out: Path = DEFAULT_OUT, source: Path = SOURCE, visibility: str 
         shutil.rmtree(unpacked)
     unpacked.mkdir(parents=True)
     shutil.copytree(GRADER, unpacked / "autograder", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    shutil.copy(HERE / "points.py", unpacked / "points.py")
     for name in ("setup.sh", "run_autograder", "run_gradescope.py", "upload.py", "requirements.txt"):
         shutil.copy(FILES / name, unpacked / name)
     write_student_copy(SOLVED, unpacked / "release_cs_conv")

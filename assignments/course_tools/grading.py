@@ -18,8 +18,10 @@ Steps, in order (``make grade`` runs them on ``assignments/``):
    (``course_tools.grade_worker``): every grade cell gets the sandboxed autograder's verdict, and
    the notebooks keep the outputs the student submitted, or with ``--execute`` are re-run in
    sandboxed kernels (see ``nbgrader_config.py``); the scores are the same either way;
-4. ``exports/grades.csv`` (``nbgrader export``), ``exports/tests.csv`` (one row per student and
-   autograder test) and ``exports/notebooks.csv`` (one row per student and notebook);
+4. ``exports/grades.csv`` (``nbgrader export``, through the course's ``course_tools.scores.GradesCsv``),
+   ``exports/tests.csv`` (one row per student and autograder test) and ``exports/notebooks.csv`` (one
+   row per student and notebook), all in nbgrader's points: autograded, manual (with the points still
+   pending) and total apart (``course_tools.scores``);
 5. a table of scores per student and notebook on stdout; ``logs/timings.json`` says where the
    time went.
 """
@@ -39,22 +41,21 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.cases import new_run_seed
 from nbgrader.api import Gradebook, MissingEntry
 
-from course_tools import grade_worker, regrade
+from course_tools import grade_worker, regrade, scores
 from course_tools.nofollow_copy import Survey, survey
 from course_tools.release import ASSIGNMENT, COURSE, ReleaseError, nbgrader
+from course_tools.scores import Score
 from course_tools.verdicts import results_folder
 
 
-@dataclass
+@dataclass(frozen=True)
 class NotebookScore:
     student: str
     notebook: str
-    auto: float
-    auto_max: float
-    manual: float | None  # None while a person has not graded the written answers
-    manual_max: float
+    score: Score
 
 
 def survey_submissions(course: Path, who: list[str], assignment: str = ASSIGNMENT) -> dict[str, Survey]:
@@ -72,20 +73,12 @@ def students(course: Path, assignment: str = ASSIGNMENT) -> list[str]:
 
 
 def notebook_scores(course: Path, assignment: str = ASSIGNMENT) -> list[NotebookScore]:
-    """Autograded and hand-graded points of every student's every notebook, from the gradebook."""
+    """Every student's every notebook's ``Score`` (``course_tools.scores``), from the gradebook."""
     rows = []
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         for student in students(course, assignment):
-            try:
-                submission = gradebook.find_submission(assignment, student)
-            except MissingEntry:
-                continue
-            for notebook in sorted(submission.notebooks, key=lambda nb: nb.name):
-                written = [grade for grade in notebook.grades if grade.cell_type == "markdown"]
-                pending = any(grade.auto_score is None and grade.manual_score is None for grade in written)
-                rows.append(NotebookScore(
-                    student, notebook.name, float(notebook.code_score), float(notebook.max_code_score),
-                    None if pending else float(notebook.written_score), float(notebook.max_written_score)))
+            for notebook, score in scores.notebook_scores(gradebook, assignment, student).items():
+                rows.append(NotebookScore(student, notebook, score))
     return rows
 
 
@@ -119,37 +112,40 @@ def write_exports(course: Path, assignment: str = ASSIGNMENT) -> dict[str, Path]
                                  test.get("score"), test.get("max_score"), test.get("status")])
     with open(exports / "notebooks.csv", "w", newline="") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["student", "notebook", "autograded", "autograded_max", "written", "written_max"])
+        writer.writerow(["student", "notebook", "autograded", "autograded_max", "manual", "manual_max",
+                         "manual_pending", "manual_state", "total", "max_score"])
         for row in notebook_scores(course, assignment):
-            writer.writerow([row.student, row.notebook, row.auto, row.auto_max,
-                             "" if row.manual is None else row.manual, row.manual_max])
+            score = row.score
+            writer.writerow([row.student, row.notebook, score.autograded, score.autograded_max, score.manual,
+                             score.manual_max, score.pending, scores.manual_state(score), score.total,
+                             score.max_score])
     return {name: exports / f"{name}.csv" for name in ("grades", "tests", "notebooks")}
 
 
 def table(rows: list[NotebookScore]) -> str:
-    """Students down, notebooks across: autograded points / maximum, and the written answers' state."""
+    """Students down, notebooks across (autograded points / maximum), then each student's autograded,
+    manual (written answers graded so far), still pending and total points, as in grades.csv."""
     notebooks = sorted({row.notebook for row in rows})
-    by_student: dict[str, dict[str, NotebookScore]] = {}
+    by_student: dict[str, dict[str, Score]] = {}
     for row in rows:
-        by_student.setdefault(row.student, {})[row.notebook] = row
+        by_student.setdefault(row.student, {})[row.notebook] = row.score
     width = max([len("student")] + [len(s) for s in by_student])
-    header = f"{'student':<{width}}  " + "  ".join(f"{nb[:14]:>14}" for nb in notebooks) + "    autograded   written"
+    header = (f"{'student':<{width}}  " + "  ".join(f"{nb[:13]:>13}" for nb in notebooks)
+              + f"  {'autograded':>12}  {'manual':>11}  {'pending':>7}  {'total':>13}")
     lines = [header, "-" * len(header)]
     for student, cells in sorted(by_student.items()):
-        parts, auto, auto_max, written, written_max, pending = [], 0.0, 0.0, 0.0, 0.0, False
+        parts, whole = [], Score()
         for nb in notebooks:
-            row = cells.get(nb)
-            if row is None:
-                parts.append(f"{'-':>14}")
+            score = cells.get(nb)
+            if score is None:
+                parts.append(f"{'-':>13}")
                 continue
-            parts.append(f"{row.auto:>7.2f}/{row.auto_max:<6g}")
-            auto, auto_max, written_max = auto + row.auto, auto_max + row.auto_max, written_max + row.manual_max
-            if row.manual is None:
-                pending = True
-            else:
-                written += row.manual
-        manual = f"pending/{written_max:g}" if pending else f"{written:g}/{written_max:g}"
-        lines.append(f"{student:<{width}}  " + "  ".join(parts) + f"   {auto:>7.2f}/{auto_max:<5g} {manual:>9}")
+            parts.append(f"{score.autograded:>7.2f}/{score.autograded_max:<5g}")
+            whole += score
+        lines.append(f"{student:<{width}}  " + "  ".join(parts)
+                     + f"  {whole.autograded:>6.2f}/{whole.autograded_max:<5g}"
+                     + f"  {whole.manual:>5.2f}/{whole.manual_max:<5g}"
+                     + f"  {whole.pending:>7g}  {whole.total:>6.2f}/{whole.max_score:<6g}")
     return "\n".join(lines)
 
 
@@ -196,11 +192,13 @@ def autograde_all(course: Path, tasks: list[Task], assignment: str, workers: int
     and each student's timings.
 
     Each worker is a long-lived process running nbgrader's own converters (``course_tools.grade_worker``),
-    so nbgrader's start-up is paid once per worker, not twice per student. A worker runs the autograder
-    on a submission (a sandboxed process), then its notebooks' kernels if re-running, then writes the
-    student's feedback, so two workers keep two cores busy. They share the gradebook (in WAL mode;
-    nbgrader writes a student's rows in short transactions) and the autograder's cache of compiled
-    extensions (identical .pyx files are compiled once). The record of what was graded
+    so nbgrader's start-up is paid once per worker, not twice per student. All workers judge on one
+    secret seed drawn for this run (unless the course config fixes ``RunAutograder.seed``), so every
+    student is judged on the same inputs and each worker's autograder computes their expected values once.
+    A worker runs the autograder on a submission (a sandboxed process), then its notebooks' kernels if
+    re-running, then writes the student's feedback, so two workers keep two cores busy. They share the
+    gradebook (in WAL mode; nbgrader writes a student's rows in short transactions) and the autograder's
+    cache of compiled extensions (identical .pyx files are compiled once). The record of what was graded
     (``course_tools.regrade``) is written after each student, so an interrupted run resumes.
     """
     use_wal(course / "gradebook.db")
@@ -211,7 +209,7 @@ def autograde_all(course: Path, tasks: list[Task], assignment: str, workers: int
     # A worker is replaced after this many students, which bounds what nbgrader's objects leak.
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context, max_tasks_per_child=50,
                              initializer=grade_worker.start,
-                             initargs=(str(course), execute, str(logs / "workers.log"))) as pool:
+                             initargs=(str(course), execute, str(logs / "workers.log"), new_run_seed())) as pool:
         running = {pool.submit(grade_worker.grade_one, task.student, assignment, task.autograde): task
                    for task in tasks}
         for future in as_completed(running):

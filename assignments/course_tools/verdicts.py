@@ -5,10 +5,12 @@ A grade cell in this course holds no test, only a comment naming a student funct
 (see ``nbgrader_config.py``) turn it into a score:
 
 ``RunAutograder`` (before ``Execute``)
-    runs ``python -m autograder grade FOLDER --format json`` once per submission and version
-    of the grader (``verdict_key``), on the submission's folder as nbgrader copied it and
-    before any of its notebooks' kernels has run, and keeps the results (in memory, and as
-    JSON in ``results_dir`` for the exports).
+    grades the submission's folder as nbgrader copied it, before any of its notebooks' kernels
+    has run, once per submission and version of the grader (``verdict_key``), and keeps the
+    results (in memory, and as JSON in ``results_dir`` for the exports). The grading is done by
+    a long-lived ``python -m autograder serve`` (``course_tools.autograder_service``) on one
+    secret seed per run of the step, so every student of a run is judged on the same inputs and
+    the grader's expected values for them are computed once.
 ``ApplyVerdicts`` (after ``Execute`` and ``LimitOutput``, before ``SaveAutoGrades``)
     replaces each grade cell's outputs with the verdict: the messages of the tests whose
     name starts with ``<function>:``, then the points as a number, which ``SaveAutoGrades``
@@ -16,7 +18,10 @@ A grade cell in this course holds no test, only a comment naming a student funct
     in a grade cell, errors and stderr included, is discarded. Cells whose nbgrader metadata
     does not match the gradebook (a student's forged grade cell) lose that metadata.
 
-A grade cell scores ``points * sum(score) / sum(max_score)`` over its function's tests.
+The autograder is given the gradebook's points for every grade cell (``--points``, the table
+``points_table`` reads), so its report is in the notebooks' points and a grade cell scores what
+the report gives its function's task (``autograder.points``: ``points * sum(score) / sum(max_score)``
+over the function's cases, rounded to 2 places).
 
 Two steps in ``Autograde.sanitize_preprocessors`` run first, so that nothing a student does to
 nbgrader metadata is trusted or fails their autograde: ``StripForgedCells`` gives every cell
@@ -29,13 +34,13 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.cases import new_run_seed
+from autograder.points import task_number
 from autograder.results import one_line
 from cs_conv.tasks import TASKS
 from nbformat import v4
@@ -45,7 +50,8 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
-from course_tools import points
+from course_tools import autograder_service
+from course_tools.autograder_service import AutograderError
 from course_tools.cells import SCHEMA_VERSION, function_for
 
 REPO = Path(__file__).resolve().parents[2]
@@ -55,10 +61,6 @@ GRADER_SOURCES = ("autograder/**/*.py", "cs_conv/tasks.py")
 # One autograder run per distinct submission and grader per grading process, which may be a
 # formgrader server running for weeks (key: ``verdict_key``).
 _RESULTS: dict[str, dict] = {}
-
-
-class AutograderError(RuntimeError):
-    """The autograder itself failed (not the student's code): grading must stop and say why."""
 
 
 def submission_digest(folder: Path) -> str:
@@ -92,53 +94,77 @@ def source_digest(base: Path, patterns: tuple[str, ...], skip: tuple[str, ...] =
     return digest.hexdigest()
 
 
-def verdict_key(folder: Path, command: list[str], seed: int) -> str:
+def verdict_key(folder: Path, command: list[str], seed: int, table: dict) -> str:
     """What a verdict is cached under: the submission's files, and the grader that judged them (its
-    source, the command line that runs it and the seed setting). Read afresh for every submission, so
-    a grader fixed while formgrader runs judges the next regrade itself."""
+    source, the command line that runs it, the seed setting and the points ``table``). Read afresh for
+    every submission, so a grader fixed while formgrader runs judges the next regrade itself."""
     grader = source_digest(REPO, GRADER_SOURCES)
-    return hashlib.sha256(json.dumps([submission_digest(folder), grader, command, seed]).encode()).hexdigest()
+    return hashlib.sha256(json.dumps([submission_digest(folder), grader, command, seed, table],
+                                     sort_keys=True).encode()).hexdigest()
 
 
-def run_autograder(folder: Path, command: list[str], timeout: int, log: Path | None = None,
-                   seed: int | None = None) -> dict:
-    """Grade ``folder`` with the autograder's command line and return its results.json.
+def points_table(db_url: str, assignment: str) -> dict[str, dict]:
+    """Each autograded function's notebook, task and points, from the gradebook's grade cells: the
+    autograder's ``--points`` table (the Gradescope bundle's ``points.json`` has the same form)."""
+    table = {}
+    with Gradebook(db_url) as gradebook:
+        try:
+            notebooks = gradebook.find_assignment(assignment).notebooks
+        except MissingEntry:
+            notebooks = []
+        for notebook in notebooks:
+            for cell in notebook.grade_cells:
+                function = function_for(cell.name)
+                if function is not None and cell.cell_type == "code":
+                    table[function] = {"notebook": notebook.name, "task": TASKS[function],
+                                       "points": float(cell.max_score)}
+    if not table:
+        raise AutograderError(f"the gradebook {db_url} has no autograded cells for {assignment}: "
+                              "generate the assignment first")
+    return table
 
-    The autograder's stderr (the run's secret seed, which reproduces it with ``--seed``, and its
-    diagnostics) goes to ``log``, for the instructor only.
+
+def run_autograder(folder: Path, command: list[str], timeout: int, seed: int, log: Path | None = None,
+                   table: dict | None = None) -> dict:
+    """Grade ``folder`` on ``seed`` with the autograder that ``command`` runs (``command serve``) and
+    return its results.json, in the points of ``table`` (``points_table``'s form) when one is given.
+
+    The run's seed (which repeats it with ``--seed``) and the grader's diagnostics go to ``log``,
+    for the instructor only.
     """
-    with tempfile.TemporaryDirectory(prefix="cs-conv-verdict-") as tmp:
-        out = Path(tmp) / "results.json"
-        env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-        env.pop("NBGRADER_EXECUTION", None)
-        try:
-            repeat = [] if seed is None else ["--seed", str(seed)]
-            proc = subprocess.run([*command, "grade", str(folder), "--format", "json", "--out", str(out), *repeat],
-                                  cwd=REPO, env=env, capture_output=True, text=True, errors="replace",
-                                  timeout=timeout)
-        except subprocess.TimeoutExpired as error:
-            raise AutograderError(f"the autograder took more than {timeout} s on {folder}") from error
-        if log is not None:
-            log.write_text(proc.stderr)
-        if proc.returncode != 0 or not out.is_file():
-            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
-            raise AutograderError(f"the autograder exited with {proc.returncode} on {folder}:\n{tail}")
-        try:
-            results = json.loads(out.read_text())
-        except json.JSONDecodeError as error:
-            raise AutograderError(f"the autograder wrote invalid JSON for {folder}: {error}") from error
-    if not isinstance(results.get("tests"), list):
-        raise AutograderError(f"the autograder's results for {folder} have no 'tests' list")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    env.pop("NBGRADER_EXECUTION", None)
+    results = autograder_service.grade(folder, command, REPO, env, source_digest(REPO, GRADER_SOURCES), timeout,
+                                       seed, table)
+    if log is not None:
+        diagnostics = (results.get("extra_data") or {}).get("diagnostics") or []
+        log.write_text("\n".join([f"run seed {seed} (repeat these inputs with --seed {seed})", *diagnostics]) + "\n")
     return results
 
 
 def cases_for(results: dict, function: str) -> list[dict]:
-    """The tests that judge ``function`` (see ``course_tools.points.cases_for``)."""
-    return points.cases_for(results, function, TASKS[function])
+    """The tests that judge ``function``: their names begin ``<function>:``, or they carry its task
+    number (the Cython kernels' tests are named after their wrappers, ``im2col_cython: ...``)."""
+    number = task_number(TASKS[function])
+    chosen = []
+    for test in results.get("tests", []):
+        extra = test.get("extra_data") if isinstance(test.get("extra_data"), dict) else {}
+        prefix = str(test.get("name", "")).split(":", 1)[0].strip()
+        if prefix == function or str(extra.get("task", test.get("number", ""))) == number:
+            chosen.append(test)
+    return chosen
 
 
-def cell_score(tests: list[dict], max_points: float) -> float:
-    return points.cell_score(tests, max_points)
+def cell_score(results: dict, function: str, max_points: float) -> float:
+    """What ``function``'s grade cell scores: its task's points in the autograder's report (0 when no
+    test judged it), which must be out of the cell's ``max_points``."""
+    task = ((results.get("extra_data") or {}).get("tasks") or {}).get(task_number(TASKS[function]))
+    if task is None:
+        return 0.0
+    if float(task["max_score"]) != float(max_points):
+        raise AutograderError(f"the autograder scored {function} out of {task['max_score']}, "
+                              f"but its grade cell is worth {max_points}: grade it again")
+    return float(task["score"])
 
 
 def verdict_text(function: str, tests: list[dict], max_points: float, score: float) -> str:
@@ -171,21 +197,28 @@ class RunAutograder(NbGraderPreprocessor):
                    help="The autograder's command line, run from the repository root").tag(config=True)
     timeout = Integer(900, help="Seconds the autograder may take for one submission").tag(config=True)
     seed = Integer(-1, help="The autograder's seed for every case's inputs, to repeat a grading exactly "
-                            "(comparing two gradings); -1, the default: a fresh secret seed each run").tag(config=True)
+                            "(comparing two gradings); -1, the default: a fresh secret seed for each run of "
+                            "this step (one nbgrader command, or one make grade)").tag(config=True)
     results_dir = Unicode("", help="Folder for each submission's results.json "
                                    "(default: verdicts/ beside the gradebook)").tag(config=True)
 
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._run_seed = new_run_seed()  # the secret seed when none is configured: one per run of the step
+
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         folder = _submission_folder(resources)
-        key = verdict_key(folder, list(self.command), self.seed)
+        table = points_table(resources["nbgrader"]["db_url"], resources["nbgrader"]["assignment"])
+        key = verdict_key(folder, list(self.command), self.seed, table)
         target = results_folder(resources["nbgrader"]["db_url"], self.results_dir) / resources["nbgrader"]["assignment"]
         target.mkdir(parents=True, exist_ok=True)
         student = resources["nbgrader"]["student"]
         if key not in _RESULTS:
             self.log.info("Autograder: grading %s", folder)
             started = time.perf_counter()
-            _RESULTS[key] = run_autograder(folder, list(self.command), self.timeout, log=target / f"{student}.log",
-                                           seed=None if self.seed < 0 else self.seed)
+            _RESULTS[key] = run_autograder(folder, list(self.command), self.timeout,
+                                           self._run_seed if self.seed < 0 else self.seed,
+                                           log=target / f"{student}.log", table=table)
             self.log.info("Autograder: graded in %.2f s", time.perf_counter() - started)
         resources.setdefault("cs_conv", {})["autograder"] = _RESULTS[key]
         (target / f"{student}.json").write_text(json.dumps(_RESULTS[key], indent=1))
@@ -231,7 +264,7 @@ class ApplyVerdicts(NbGraderPreprocessor):
         tests = cases_for(results, function)
         if not tests:
             self.log.error("Autograder: no tests for %s; its cell scores 0", function)
-        score = cell_score(tests, max_points)
+        score = cell_score(results, function, max_points)
         cell.metadata["nbgrader"].update({"grade": True, "solution": False, "locked": True, "points": max_points})
         cell.outputs = [
             from_dict({"output_type": "stream", "name": "stdout",

@@ -3,10 +3,11 @@
     python run_gradescope.py SUBMISSION RESULTS_JSON
 
 SUBMISSION is what the student uploaded: a zip, a folder at any depth or loose files (``upload.py``
-finds the student's ``cs_conv``, or says exactly what to upload). Each test is rescaled so that the
-tests of one function add up to that function's points in the notebooks (``points.json``), which makes
-the Gradescope score the autograded part of the nbgrader score. ``settings.json`` holds what the
-instructor chose when making the bundle: the tests' visibility, and the files that hold tasks.
+finds the student's ``cs_conv``, or says exactly what to upload). The autograder scores it in the
+notebooks' points (``--points points.json``: each function worth its grade cell's points), so the
+Gradescope score is the autograded part of the nbgrader score, and its report is Gradescope's
+``results.json`` already (``execution_time`` included). ``settings.json`` holds what the instructor
+chose when making the bundle: the tests' visibility, and the files that hold tasks.
 """
 
 import json
@@ -15,7 +16,6 @@ import sys
 import tempfile
 from pathlib import Path
 
-from points import cases_for
 from upload import UploadError, assemble
 
 HERE = Path(__file__).resolve().parent
@@ -31,26 +31,13 @@ def protections(raw: dict) -> str:
     return "Sandbox protections in effect:\n" + "".join(f"  {line}\n" for line in lines) if lines else ""
 
 
-def rescale(raw: dict, table: dict, visibility: str = "visible") -> dict:
-    """Gradescope's results: each function's tests scaled to its points, every test shown as ``visibility``."""
-    tests, score = [], 0.0
-    for function, entry in table.items():
-        chosen = cases_for(raw, function, entry["task"])
-        possible = sum(float(t.get("max_score") or 0) for t in chosen)
-        for test in chosen:
-            scale = entry["points"] / possible if possible else 0.0
-            scaled = dict(test, score=round(float(test.get("score") or 0) * scale, 4),
-                          max_score=round(float(test.get("max_score") or 0) * scale, 4), visibility=visibility)
-            scaled["extra_data"] = dict(test.get("extra_data") or {}, notebook=entry["notebook"])
-            tests.append(scaled)
-            score += scaled["score"]
-    total = sum(entry["points"] for entry in table.values())
-    output = (f"Autograded: {score:.2f} of {total:g} points. Written answers in the notebooks are "
-              "graded separately.\n" + str(raw.get("output", "")) + "\n\n" + protections(raw))
-    return {"score": round(score, 4), "execution_time": raw.get("execution_time"), "output": output,
-            "tests": tests, "visibility": visibility,
-            "stdout_visibility": raw.get("stdout_visibility", "hidden"),
-            "extra_data": raw.get("extra_data", {})}
+def for_students(raw: dict, visibility: str = "visible") -> dict:
+    """The autograder's report (in the notebooks' points) as Gradescope's results, every test shown as
+    ``visibility``."""
+    output = ("Autograded points; written answers in the notebooks are graded separately.\n"
+              + str(raw.get("output", "")) + "\n\n" + protections(raw))
+    return dict(raw, output=output, visibility=visibility,
+                tests=[dict(test, visibility=visibility) for test in raw.get("tests", [])])
 
 
 def main(argv):
@@ -64,7 +51,8 @@ def main(argv):
             return 0
         raw_path = Path(tmp) / "raw.json"
         proc = subprocess.run([sys.executable, "-m", "autograder", "grade", str(folder), "--format", "json",
-                               "--out", str(raw_path)], cwd=HERE, capture_output=True, text=True)
+                               "--points", str(HERE / "points.json"), "--out", str(raw_path)],
+                              cwd=HERE, capture_output=True, text=True)
         raw = json.loads(raw_path.read_text()) if raw_path.is_file() else {}
         print(protections(raw), end="")  # stdout: Gradescope shows it to the course staff
         if proc.returncode != 0 or not raw:
@@ -72,8 +60,7 @@ def main(argv):
             results.write_text(json.dumps(failure("The autograder failed on this submission; your instructor "
                                                   "has been told. Please resubmit later.\n\n" + protections(raw))))
             return 1
-    table = json.loads((HERE / "points.json").read_text())
-    results.write_text(json.dumps(rescale(raw, table, settings["visibility"]), indent=1))
+    results.write_text(json.dumps(for_students(raw, settings["visibility"]), indent=1))
     return 0
 
 
