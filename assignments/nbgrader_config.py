@@ -138,15 +138,16 @@ c.Autograde.autograde_preprocessors = [
 c.HTMLExporter.preprocessors = [SanitiseStudentContent]
 
 # Feedback (generate_feedback): nbgrader's steps, then MarkPending, and the course's copy of nbgrader's
-# feedback template, which shows grades that wait for a person as pending rather than 0.
+# feedback template, which shows grades that wait for a person as pending rather than 0, and loads no
+# MathJax: feedback files travel alone (nbgrader release_feedback copies the .html files only), so
+# their math is MathML, written by SanitiseStudentContent (course_tools/mathml.py).
 c.GenerateFeedback.preprocessors = [*GenerateFeedback.preprocessors.default(), MarkPending]
 c.GenerateFeedback.HTMLExporter.template_name = "cs_conv_feedback"
 c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
 
 # formgrader renders submissions with the course's copy of its template, which loads MathJax (with its
-# Safe extension) from the Jupyter server's own copy (jupyter-server-mathjax), not a CDN, so math shows
-# without a network. Feedback files travel alone (nbgrader release_feedback copies the .html files
-# only), so they keep nbconvert's CDN copy.
+# Safe extension) from the Jupyter server's own copy (jupyter-server-mathjax), not a CDN: it typesets
+# what the sanitiser could not turn into MathML, without a network.
 c.HTMLExporter.template_name = "cs_conv_formgrade"
 # formgrader's own templates (its handlers.template_path, whose import is slow): as a base folder for the
 # template chain, and as a search path for the "formgrade/index.html.j2" that the course's copy extends.

@@ -16,6 +16,7 @@ import re
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import matplotlib
 import nbformat
@@ -37,8 +38,9 @@ ASSIGNMENTS = Path(__file__).resolve().parents[1] / "assignments"
 sys.path.insert(0, str(ASSIGNMENTS))
 
 from course_tools.kernel import SandboxedExecute as CourseExecute  # noqa: E402
+from course_tools.mathml import to_mathml  # noqa: E402
 from course_tools.pending import MarkPending  # noqa: E402
-from course_tools.sanitise import SanitiseStudentContent  # noqa: E402
+from course_tools.sanitise import SanitiseStudentContent, safe_markdown  # noqa: E402
 from course_tools.verdicts import ApplyVerdicts  # noqa: E402
 
 NOTEBOOK = ASSIGNMENTS / "source" / "cnn" / "01_vector_backprop.ipynb"
@@ -171,6 +173,10 @@ class Page(HTMLParser):
         self.cell_styles: list[str] = []
         self.images: list[str] = []
         self.headings: list[str] = []
+        self.math: list[str] = []  # the text of each <math> element, in order
+        self.math_tags: set[str] = set()
+        self.scripts = 0
+        self.fetched: list[str] = []  # what a browser loads to show the page: scripts, styles, frames, images
         self._open: list[str] = []
         self.feed(html)
         self.close()
@@ -201,6 +207,15 @@ class Page(HTMLParser):
                 self._live(snippet)
         if tag == "img":
             self.images.append(dict(attrs).get("src") or "")
+        if tag == "script":
+            self.scripts += 1
+        fetched = {"script": "src", "link": "href", "img": "src", "iframe": "src", "source": "src"}.get(tag)
+        if fetched and dict(attrs).get(fetched):
+            self.fetched.append(dict(attrs)[fetched])
+        if tag == "math":
+            self.math.append("")
+        if "math" in self._open or tag == "math":
+            self.math_tags.add(tag)
         if tag in ("th", "td"):
             self.cell_styles.append(dict(attrs).get("style") or "")
         if tag not in self.VOID:
@@ -217,6 +232,8 @@ class Page(HTMLParser):
                 self._live(f"<{inside}>{data}")
             return
         self.text.append(data)
+        if "math" in self._open:
+            self.math[-1] += data.strip()
         if {"th", "td"} & set(self._open):
             self.table_text.append(data.strip())
         if re.fullmatch(r"h[1-6]", inside):
@@ -283,9 +300,12 @@ def formgrader_page(nb: nbformat.NotebookNode) -> Page:
 def assert_legitimate_content_survives(page: Page) -> None:
     text = page.all_text
     assert PROSE in text
-    assert MATRIX in text and INEQUALITY in text, "LaTeX must reach MathJax unescaped"
+    # The student's math as MathML, which browsers draw without MathJax: $x_i < 0$ and the matrix.
+    assert "xi<0" in page.math and "(abcd)" in page.math, page.math
+    assert {"msub", "mtable", "mtr", "mtd"} <= page.math_tags
+    assert "$" not in text, "no TeX left for MathJax"
     assert INSTRUCTOR_HEADING in page.headings
-    assert r"input $x$" in page.table_text, "the instructor's markdown table"
+    assert "input" in page.table_text and "x" in page.table_text, "the instructor's markdown table, math in it"
     assert "1000" in page.table_text and "text-align:right" in page.cell_styles, "the student's markdown table"
     assert "2.302585" in page.table_text, "a pandas table output"
     assert page.images.count(f"data:image/png;base64,{PNG}") == 2, "a PNG output and a PNG attachment"
@@ -323,6 +343,26 @@ def test_formgrader_shows_the_autograded_notebook_inert_without_the_course_confi
     page = formgrader_page(autograded(student_notebook(), course_config))
     assert page.live_beyond(formgrader_page(nbformat.read(NOTEBOOK, as_version=4))) == set()
     assert_legitimate_content_survives(page)
+
+
+def test_feedback_renders_math_offline_and_loads_nothing_from_a_network(course_config):
+    """A feedback page travels alone and is read offline: math is MathML, there is no script (no MathJax),
+    and everything it shows is inside the file."""
+    for nb in (nbformat.read(NOTEBOOK, as_version=4), autograded(student_notebook(), course_config)):
+        page = feedback_page(nb, course_config)
+        assert page.scripts == 0
+        assert len(page.math) > 20, "the notebook's math, as MathML"
+        # Inside the file (data: images) or beside it (a student's <img src=x>): never from a server.
+        assert all(urlsplit(url).scheme in ("", "data") and not url.startswith("//") for url in page.fetched)
+
+
+def test_a_students_tex_becomes_inert_mathml():
+    page = Page(safe_markdown(r"$\text{<script>alert('xss-tex')</script>} + \href{javascript:alert(1)}{x}$ "
+                              r"and $\frac{1}{$", {}))
+    assert page.findings == [] and page.scripts == 0
+    assert page.math == ["<script>alert('xss-tex')</script>+x"], "shown as text, not run"
+    assert "$\\frac{1}{$" in page.all_text, "TeX that cannot be converted stays as text"
+    assert to_mathml(r"\frac{") is None
 
 
 def test_a_missing_attachment_does_not_break_autograde_or_feedback(course_config):

@@ -11,6 +11,8 @@
 - ``kernel``: the sandboxed kernel that runs submitted notebooks while grading.
 - ``nofollow_copy``: nbgrader's copy of a submission, with whatever came through a link deleted.
 - ``pending`` and ``templates/``: feedback that shows written answers not yet graded as pending.
+- ``sanitise`` and ``mathml``: every page nbconvert renders (feedback, formgrader) shows student HTML
+  inert and math as MathML, so feedback needs no script and no network.
 - ``grading``: autograde, feedback and CSV exports (``make grade``), and ``gradescope``: the bundle
   (``gradescope_files/``).
 - ``scores``: every score from the gradebook, autograded, manual, pending and total apart

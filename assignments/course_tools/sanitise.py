@@ -9,7 +9,8 @@ a script acts with the instructor's rights on the whole server.
 
 ``SanitiseStudentContent`` rewrites a notebook so that any of these templates gets inert HTML only:
 
-- markdown cells and ``text/markdown`` outputs are rendered as nbconvert renders them, cleaned, and
+- markdown cells and ``text/markdown`` outputs are rendered as nbconvert renders them, but with their
+  math as MathML (``course_tools.mathml``: no MathJax, so pages render math offline), cleaned, and
   stored back as a single HTML block, which markdown passes through unchanged;
 - ``text/html`` outputs are cleaned;
 - outputs keep only the types the templates escape (text, LaTeX, PNG, JPEG, JSON); JavaScript, SVG
@@ -34,6 +35,7 @@ from nbconvert.filters.markdown_mistune import InvalidNotebook, IPythonRenderer,
 from nbformat.notebooknode import NotebookNode
 from pygments.token import STANDARD_TYPES
 
+from course_tools.mathml import ATTRIBUTES, ELEMENTS, to_mathml
 from course_tools.preprocessor import CoursePreprocessor
 
 # Output types kept as they are: the templates escape them (images go into an escaped data: URL).
@@ -61,10 +63,12 @@ def _filter_attribute(tag: str, attribute: str, value: str) -> str | None:
 
 
 # ammonia's default tags (text, headings, lists, tables, images; no script, style, form, iframe,
-# object, svg or math) and their attributes; ids are not allowed, so student content cannot take
-# over the page's anchors (the feedback page's links to grade cells).
+# object or svg) and their attributes, and MathML's layout elements and attributes (no links); ids
+# are not allowed, so student content cannot take over the page's anchors (the feedback page's
+# links to grade cells).
 _CLEANER = nh3.Cleaner(
-    attributes={**nh3.ALLOWED_ATTRIBUTES, "*": {"class", "style", "title"}},
+    tags=nh3.ALLOWED_TAGS | ELEMENTS,
+    attributes={**nh3.ALLOWED_ATTRIBUTES, **dict.fromkeys(ELEMENTS, ATTRIBUTES), "*": {"class", "style", "title"}},
     attribute_filter=_filter_attribute,
     url_schemes={"http", "https", "mailto", "data"},
     filter_style_properties=_STYLE_PROPERTIES,
@@ -76,18 +80,32 @@ def clean_html(html: str) -> str:
     return _CLEANER.clean(html)
 
 
+class MathMLRenderer(IPythonRenderer):
+    """nbconvert's markdown renderer, with math as MathML; math it cannot convert stays TeX, as text."""
+
+    def block_math(self, body: str) -> str:
+        return to_mathml(body, display=True) or super().block_math(body)
+
+    def inline_math(self, body: str) -> str:
+        return to_mathml(body) or super().inline_math(body)
+
+    def latex_environment(self, name: str, body: str) -> str:
+        return to_mathml(f"\\begin{{{name}}}{body}\\end{{{name}}}", display=True) or self.escape_html(
+            super().latex_environment(name, body))
+
+
 def safe_markdown(source: str, attachments: dict) -> str:
     """Markdown whose rendering is the cleaned rendering of ``source``.
 
-    ``source`` is rendered as nbconvert renders a markdown cell (math left for MathJax,
-    ``attachment:`` images inlined as data: URLs) and cleaned. The result is stored as one
+    ``source`` is rendered as nbconvert renders a markdown cell, but with math as MathML
+    (``MathMLRenderer``; ``attachment:`` images inlined as data: URLs) and cleaned. The result is stored as one
     ``<div>`` line: markdown reads that as a single HTML block and passes it through verbatim,
     so a later rendering (formgrader, JupyterLab) cannot turn cleaned text back into markup.
     Its newlines become ``&#10;``, the same character to HTML, because a blank line would end
     the block.
     """
     try:
-        html = MarkdownWithMath(renderer=IPythonRenderer(escape=False, attachments=attachments)).render(source)
+        html = MarkdownWithMath(renderer=MathMLRenderer(escape=False, attachments=attachments)).render(source)
     except InvalidNotebook:
         # An image names a missing attachment (a cell copied from another notebook): nbconvert
         # would fail the whole page, so show the source as text instead.
@@ -102,6 +120,9 @@ def _safe_data(data: dict) -> dict:
         kept["text/html"] = clean_html(data["text/html"])
     if "text/markdown" in data:
         kept["text/markdown"] = safe_markdown(data["text/markdown"], {})
+    if "text/latex" in data and "text/html" not in data:
+        # LaTeX output (sympy's) as MathML, which pages show without MathJax.
+        kept["text/html"] = safe_markdown(data["text/latex"], {})
     return kept
 
 
