@@ -13,7 +13,7 @@ from nbgrader.api import Gradebook
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "assignments"))
 
-from course_tools import verdicts  # noqa: E402
+from course_tools import autograder_service, verdicts  # noqa: E402
 from course_tools.cells import autograded_cell, function_for, grade_id_for  # noqa: E402
 from course_tools.fences import student_text  # noqa: E402
 from course_tools.leaks import fenced_lines, find_leaks  # noqa: E402
@@ -121,28 +121,57 @@ def test_leak_scan_knows_the_solution_lines():
     assert all(len(line) >= 20 for line in lines)
 
 
-def test_the_autograders_stderr_and_its_seed_go_to_the_instructors_log(tmp_path):
-    # A stand-in autograder: writes results.json where --out says, and its run seed on stderr.
+def stand_in_serve(body: str) -> str:
+    """A stand-in ``autograder serve``: for each request line, ``body`` (which has ``request``), then
+    the answer line."""
+    return ("import json, sys\nfor line in sys.stdin:\n    request = json.loads(line)\n"
+            + "".join(f"    {statement}\n" for statement in body.splitlines())
+            + "    print(json.dumps({'ok': True}), flush=True)\n")
+
+
+@pytest.fixture
+def own_services():
+    yield
+    autograder_service.stop_all()
+
+
+def test_the_run_seed_and_the_graders_diagnostics_go_to_the_instructors_log(tmp_path, own_services):
     fake = tmp_path / "fake_autograder.py"
-    fake.write_text("import json, sys\nout = sys.argv[sys.argv.index('--out') + 1]\n"
-                    "json.dump({'tests': [], 'score': 0}, open(out, 'w'))\n"
-                    "sys.stderr.write('run seed 123456789 (repeat with --seed 123456789)\\n')\n")
+    fake.write_text(stand_in_serve("json.dump({'tests': [], 'score': 0, 'extra_data': {'diagnostics': "
+                                   "['build: cache hit in 0.1 s']}}, open(request['out'], 'w'))"))
     log = tmp_path / "student.log"
-    results = verdicts.run_autograder(tmp_path, [sys.executable, str(fake)], timeout=60, log=log)
-    assert "123456789" in log.read_text()
+    results = verdicts.run_autograder(tmp_path, [sys.executable, str(fake)], timeout=60, seed=123456789, log=log)
+    assert "run seed 123456789" in log.read_text() and "build: cache hit in 0.1 s" in log.read_text()
     assert "123456789" not in json.dumps(results)
 
 
-def test_a_fixed_grader_judges_a_submission_again_instead_of_serving_its_cached_verdict(tmp_path, monkeypatch):
+def test_one_autograder_process_judges_a_run_on_one_seed(tmp_path, own_services):
+    fake = tmp_path / "fake_autograder.py"
+    fake.write_text(stand_in_serve("json.dump({'tests': [], 'score': 0, 'output': [os.getpid(), request['seed']]}, "
+                                   "open(request['out'], 'w'))").replace("import json, sys", "import json, os, sys"))
+    folders = [tmp_path / name for name in ("ann", "bob")]
+    for folder in folders:
+        folder.mkdir()
+    command = [sys.executable, str(fake)]
+    step = verdicts.RunAutograder()
+    judged = [verdicts.run_autograder(folder, command, 60, step._run_seed)["output"] for folder in folders]
+    assert judged[0] == judged[1], "the second student went to the same process, on the same seed"
+    assert verdicts.RunAutograder()._run_seed != step._run_seed, "another run draws another secret seed"
+
+
+def test_a_fixed_grader_judges_a_submission_again_instead_of_serving_its_cached_verdict(tmp_path, monkeypatch,
+                                                                                         own_services):
     # A stand-in repository whose autograder says which version of it judged, and counts its runs.
     repo = tmp_path / "repo"
     (repo / "autograder").mkdir(parents=True)
     (repo / "autograder" / "__init__.py").write_text("")
     main = repo / "autograder" / "__main__.py"
-    grader = ("import json, sys\nout = sys.argv[sys.argv.index('--out') + 1]\n"
-              "json.dump({{'tests': [], 'score': 0, 'output': {version!r}}}, open(out, 'w'))\n"
-              f"open({str(tmp_path / 'runs')!r}, 'a').write('run\\n')\n")
-    main.write_text(grader.format(version="grader 1"))
+
+    def grader(version: str) -> str:
+        report = f"{{'tests': [], 'score': 0, 'output': {version!r}}}"
+        return stand_in_serve(f"json.dump({report}, open(request['out'], 'w'))\n"
+                              f"open({str(tmp_path / 'runs')!r}, 'a').write('run\\n')")
+    main.write_text(grader("grader 1"))
     monkeypatch.setattr(verdicts, "REPO", repo)
     submission = tmp_path / "submission"
     (submission / "cs_conv").mkdir(parents=True)
@@ -165,7 +194,7 @@ def test_a_fixed_grader_judges_a_submission_again_instead_of_serving_its_cached_
 
     assert judge() == ("grader 1", 1)
     assert judge() == ("grader 1", 1), "the same submission and grader are judged once"
-    main.write_text(grader.format(version="grader 2 (a bad case fixed)"))
+    main.write_text(grader("grader 2 (a bad case fixed)"))
     assert judge() == ("grader 2 (a bad case fixed)", 2), "the old grader's cached verdict was served"
     step.seed = 7
     assert judge() == ("grader 2 (a bad case fixed)", 3), "another seed setting judges again"

@@ -35,8 +35,9 @@ LOG_DATE = "%H:%M:%S"
 _app: NbGraderApp | None = None
 
 
-def start(course: str, execute: bool, log_file: str) -> None:
-    """Pool initializer: nbgrader's configuration for ``course``, loaded once; streams to ``log_file``."""
+def start(course: str, execute: bool, log_file: str, seed: int) -> None:
+    """Pool initializer: nbgrader's configuration for ``course``, loaded once; streams to ``log_file``;
+    the autograder judges on the run's secret ``seed`` unless the course's configuration fixes one."""
     global _app
     handle = os.open(log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     os.dup2(handle, 1)
@@ -51,6 +52,8 @@ def start(course: str, execute: bool, log_file: str) -> None:
     app = NbGraderApp()
     app.initialize([])  # reads nbgrader_config.py from the course folder, the working directory
     app.update_config(Config({"GradingMode": {"execute_notebooks": bool(execute)}}))
+    if app.config.RunAutograder.get("seed", -1) < 0:
+        app.update_config(Config({"RunAutograder": {"seed": seed}}))
     _app = app
 
 
