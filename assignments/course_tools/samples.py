@@ -8,7 +8,7 @@
   find, writes marker files, tampers with the gradebook, leaves a daemon behind, loops, exhausts
   memory, monkeypatches numpy, forges grade cells and submits symbolic links.
 
-``make_samples(course)`` writes them to ``course/submitted/<name>/cnn/``.
+``make_samples(course)`` writes them to ``course/submitted/<name>/cnn/`` (``paths.ASSIGNMENT``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course_tools.fences import source_files, student_text
-from course_tools.paths import GRADER, REPO, SOLVED
+from course_tools.paths import ASSIGNMENT, GRADER, REPO, SOLVED
 
 HOSTILE_FILES = Path(__file__).with_name("hostile_files")
 MARKER = "HOSTILE_WAS_HERE"
@@ -174,11 +174,11 @@ def _forge_notebook(path: Path) -> None:
 
 def make_samples(course: Path, names: tuple[str, ...] = SAMPLES) -> dict[str, Path]:
     """Write the sample submissions into ``course/submitted``; return their folders."""
-    release = course / "release" / "cnn"
-    source = course / "source" / "cnn"
+    release = course / "release" / ASSIGNMENT
+    source = course / "source" / ASSIGNMENT
     folders = {}
     for name in names:
-        target = course / "submitted" / name / "cnn"
+        target = course / "submitted" / name / ASSIGNMENT
         target.parent.mkdir(parents=True, exist_ok=True)
         if name == "solution":
             write_solution(release, source, target)
