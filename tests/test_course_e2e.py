@@ -7,6 +7,7 @@ shared by every test here: it takes two to three minutes on two cores.
 import csv
 import json
 import os
+import re
 import shutil
 import sqlite3
 import subprocess
@@ -48,8 +49,10 @@ def course_run(tmp_path_factory):
             shutil.copytree(REPO / package, DECOY / package, ignore=shutil.ignore_patterns("__pycache__", "*.so"))
         for path in [DECOY, *DECOY.rglob("*")]:
             path.chmod(0o755 if path.is_dir() else 0o644)
+    printed: list[str] = []
     try:
-        summary = demo.run(out, log=lambda *args: None)
+        summary = demo.run(out, log=printed.append)
+        summary["printed"] = printed
         time.sleep(2)  # give a daemon the hostile sample left behind (if any survived) time to strike
     finally:
         if decoy:
@@ -96,6 +99,13 @@ def test_grading_worked_for_every_submission(course_run, scores):
     hostile = ["hostile"] if kernel_sandbox().isolated else []
     assert sorted(scores) == sorted(["blank", "partial", "solution", *hostile])
     assert all(len(notebooks) == 5 for notebooks in scores.values())
+
+
+def test_grading_says_as_each_student_is_done(course_run):
+    done = [line for line in course_run["printed"] if re.match(r"\[\d+/\d+\] ", line)]
+    assert sorted(line.split("] ", 1)[1].split(":")[0] for line in done) == sorted(course_run["students"])
+    assert all(re.search(r": autograded in \d+ s, feedback \d+ s$", line) for line in done), done
+    assert [line.split("]")[0] for line in done] == [f"[{k}/{len(done)}" for k in range(1, len(done) + 1)]
 
 
 def test_release_has_everything_a_student_needs_and_no_leaks(course_run):

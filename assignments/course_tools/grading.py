@@ -17,7 +17,8 @@ Steps, in order (``make grade`` runs them on ``assignments/``):
    --student S --force``, as nbgrader's own converters in a few long-lived worker processes
    (``course_tools.grade_worker``): every grade cell gets the sandboxed autograder's verdict, and
    the notebooks keep the outputs the student submitted, or with ``--execute`` are re-run in
-   sandboxed kernels (see ``nbgrader_config.py``); the scores are the same either way;
+   sandboxed kernels (see ``nbgrader_config.py``); the scores are the same either way. A line per
+   student says when each is done (``[3/40] alice: autograded in 21 s, feedback 2 s``);
 4. ``exports/grades.csv`` (``nbgrader export``, through the course's ``course_tools.scores.GradesCsv``),
    ``exports/tests.csv`` (one row per student and autograder test) and ``exports/notebooks.csv`` (one
    row per student and notebook), all in nbgrader's points: autograded, manual (with the points still
@@ -187,9 +188,9 @@ def plan(course: Path, who: list[str], assignment: str, execute: bool, force: bo
 
 
 def autograde_all(course: Path, tasks: list[Task], assignment: str, workers: int, logs: Path,
-                  execute: bool = False) -> tuple[list[str], dict[str, dict]]:
-    """Autograde and write feedback for each task, ``workers`` students at a time; return the failures
-    and each student's timings.
+                  execute: bool = False, log=print) -> tuple[list[str], dict[str, dict]]:
+    """Autograde and write feedback for each task, ``workers`` students at a time, passing ``log`` a line
+    as each student is done; return the failures and each student's timings.
 
     Each worker is a long-lived process running nbgrader's own converters (``course_tools.grade_worker``),
     so nbgrader's start-up is paid once per worker, not twice per student. All workers judge on one
@@ -212,17 +213,18 @@ def autograde_all(course: Path, tasks: list[Task], assignment: str, workers: int
                              initargs=(str(course), execute, str(logs / "workers.log"), new_run_seed())) as pool:
         running = {pool.submit(grade_worker.grade_one, task.student, assignment, task.autograde): task
                    for task in tasks}
-        for future in as_completed(running):
+        for done, future in enumerate(as_completed(running), 1):
             task = running[future]
-            log = logs / f"autograde-{task.student}.log"
+            student_log = logs / f"autograde-{task.student}.log"
             try:
                 result = future.result()
             except Exception as error:  # noqa: BLE001 - one student's trouble must not stop the others
                 result = {"ok": False, "log": f"{type(error).__name__}: {error}\n"}
-            log.write_text(result["log"])
+            student_log.write_text(result["log"])
             timings[task.student] = {name: result.get(name, 0.0) for name in ("autograde_seconds", "feedback_seconds")}
+            log(f"[{done}/{len(tasks)}] {progress_line(task, result)}")
             if not result["ok"]:
-                failures.append(f"{task.student}: nbgrader failed, see {log}")
+                failures.append(f"{task.student}: nbgrader failed, see {student_log}")
                 record.pop(task.student, None)
                 continue
             # A fresh connection each time: one kept open would read a snapshot from before this student.
@@ -235,6 +237,16 @@ def autograde_all(course: Path, tasks: list[Task], assignment: str, workers: int
         (logs / f"autograde-{student}.log").read_text() for student in done
         if (logs / f"autograde-{student}.log").is_file()))
     return failures, timings
+
+
+def progress_line(task: Task, result: dict) -> str:
+    """What one student's grading did, for the progress lines of ``make grade`` and ``make demo``."""
+    if not result["ok"]:
+        return f"{task.student}: FAILED (logs/autograde-{task.student}.log says why)"
+    feedback = f"feedback {result.get('feedback_seconds', 0.0):.0f} s"
+    if not task.autograde:
+        return f"{task.student}: grades changed in the gradebook, {feedback}"
+    return f"{task.student}: autograded in {result.get('autograde_seconds', 0.0):.0f} s, {feedback}"
 
 
 def grade(course: Path = COURSE, assignment: str = ASSIGNMENT, log=print, workers: int | None = None,
@@ -267,7 +279,10 @@ def grade(course: Path = COURSE, assignment: str = ASSIGNMENT, log=print, worker
         log(f"unchanged since they were graded (--force regrades them): {len(unchanged)} submission(s)")
     plan_seconds = time.perf_counter() - started
     start = time.perf_counter()
-    failures, timings = autograde_all(course, tasks, assignment, workers or os.cpu_count() or 1, logs, execute)
+    workers = workers or os.cpu_count() or 1
+    if tasks:
+        log(f"grading {len(tasks)} submission(s), {min(workers, len(tasks))} at a time...")
+    failures, timings = autograde_all(course, tasks, assignment, workers, logs, execute, log)
     failures = refused + failures
     autograde_seconds = time.perf_counter() - start
     start = time.perf_counter()
