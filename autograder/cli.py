@@ -145,10 +145,10 @@ def _points(args: argparse.Namespace) -> dict[str, TaskPoints]:
     return table
 
 
-def serve(args: argparse.Namespace) -> int:
-    """Grade one submission per request line, reusing the sandbox (and its user) across them."""
+def serve(args: argparse.Namespace, table: dict[str, TaskPoints]) -> int:
+    """Grade one submission per request line, reusing the sandbox (and its user) across them; scores in
+    the points of ``table`` (``--points``)."""
     settings = _settings(args)
-    table = _points(args)
     sandbox = Sandbox(settings.limits, default_identity(settings.uid), settings.namespaces, settings.insecure)
     for line in sys.stdin:
         try:
@@ -177,7 +177,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.command == "serve":
-        return serve(args)
+        return serve(args, table)
     seed = new_run_seed() if args.seed is None else args.seed
     if args.command == "grade":
         if not args.path.is_dir():

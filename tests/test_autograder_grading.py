@@ -143,6 +143,15 @@ def test_cli_grades_in_the_notebooks_points_and_refuses_a_table_without_a_graded
     assert "Score: 4 / 4 notebook points" in shown.stdout and "softmax_loss (task 1.5): 4 / 4" in shown.stdout
     missing = run_cli("grade", str(solved_submission), "--only", "softmax_loss,relu_forward", "--points", str(table))
     assert missing.returncode == 2 and "gives no points for relu_forward (task 1.3)" in missing.stderr
+    # grade-all's workers (autograder serve) are given the table too.
+    (tmp_path / "submitted").mkdir()
+    shutil.copytree(solved_submission, tmp_path / "submitted" / "alice")
+    result = run_cli("grade-all", str(tmp_path / "submitted"), "--csv", str(tmp_path / "grades.csv"),
+                     "--only", "softmax_loss", "--points", str(table), "--cache", str(grader_cache))
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.DictReader((tmp_path / "grades.csv").open()))
+    assert [(r["score"], r["max_score"]) for r in rows if r["test"] == "TOTAL"] == [("4.0", "4.0")]
+    assert {r["max_score"] for r in rows if r["test"] != "TOTAL"} == {"0.6667"}  # six cases share 4 points
 
 
 def test_grade_all_writes_a_row_per_student_and_test_and_never_drops_one(solved_submission, blank_submission,
