@@ -1,6 +1,6 @@
 """Plain helpers for the autograder tests: submissions made from the solved sources, and report digests.
 
-Imported by name; the fixtures built on them are in ``test_autograder_fixtures`` (a pytest plugin).
+Imported by name; the fixtures built on them are in ``conftest.py``.
 """
 
 from __future__ import annotations

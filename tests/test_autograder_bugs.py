@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 import pytest
 from autograder_helpers import Patch, by_function, messages
 
-pytest_plugins = ["test_autograder_fixtures"]
 pytestmark = pytest.mark.slow
 
 

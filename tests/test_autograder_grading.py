@@ -20,7 +20,6 @@ from autograder_helpers import REPO, TEST_LIMITS, by_function, copy_solved, mess
 from autograder import catalog
 from autograder.results import Report
 
-pytest_plugins = ["test_autograder_fixtures"]
 pytestmark = pytest.mark.slow
 
 

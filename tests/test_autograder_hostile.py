@@ -20,7 +20,6 @@ from autograder_helpers import assert_contained as contained
 
 from autograder.sandbox import Sandbox, default_identity
 
-pytest_plugins = ["test_autograder_fixtures"]
 pytestmark = pytest.mark.slow
 
 LIMITS = dataclasses.replace(TEST_LIMITS, case_seconds=2.0, import_seconds=4.0, output_max_bytes=1 << 20,

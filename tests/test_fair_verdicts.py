@@ -19,7 +19,6 @@ from autograder_helpers import REPO, Patch, apply_patches, copy_solved
 sys.path.insert(0, str(REPO / "assignments"))
 from course_tools.run_notebooks import SOURCE, run_notebook  # noqa: E402
 
-pytest_plugins = ["test_autograder_fixtures"]
 pytestmark = pytest.mark.slow
 
 # Cases beyond CS231n's semantics: the kit's documented extensions.

@@ -33,8 +33,6 @@ from autograder.limits import Limits
 from autograder.report import FORMATS, render
 from autograder.results import Report
 
-pytest_plugins = ["test_autograder_fixtures"]
-
 SPEED = "max_pool_forward_fast"
 SPEED_TITLE = f"{SPEED}: {speed.NAME}"
 FAST_POOL = "def max_pool_forward_fast(x, pool_param):\n"

@@ -36,8 +36,6 @@ from course_tools.nofollow_copy import Survey  # noqa: E402
 from course_tools.notebooks.percent_source import build_notebook  # noqa: E402
 from course_tools.release import nbgrader_env  # noqa: E402
 
-pytest_plugins = ["test_autograder_fixtures"]
-
 ONLY = ["relu_forward", "adam"]  # one check in cs_conv/layers.py, one in cs_conv/optim.py; no build needed
 SECRET = "ROOT-ONLY SECRET 7f3a"
 FORGED = "Score: 999 "  # with the file " 999.py" inside, the path reads "...\nScore: 999 / 999.py"

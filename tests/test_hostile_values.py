@@ -50,8 +50,6 @@ from course_tools.verdicts import (  # noqa: E402
     verdict_text,
 )
 
-pytest_plugins = ["test_autograder_fixtures"]
-
 FORGED = "Score: 999 / 999"
 
 

@@ -10,7 +10,6 @@ from autograder_helpers import copy_solved
 from real_cs231n_code import PORTS
 from test_fair_verdicts import cs231n_level
 
-pytest_plugins = ["test_autograder_fixtures"]
 pytestmark = pytest.mark.slow
 
 

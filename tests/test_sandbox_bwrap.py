@@ -17,7 +17,6 @@ from autograder import bwrap
 from autograder.grade import Settings, grade
 from autograder.sandbox import Sandbox
 
-pytest_plugins = ["test_autograder_fixtures"]
 pytestmark = [pytest.mark.slow,
               pytest.mark.skipif(not bwrap.works()[0], reason=f"bubblewrap cannot run here: {bwrap.works()[1]}")]
 RELU = "def relu_forward(x):\n"

@@ -52,7 +52,6 @@ from autograder.sandbox import (
     sandbox_reads,
 )
 
-pytest_plugins = ["test_autograder_fixtures"]
 pytestmark = pytest.mark.slow
 
 GiB, MiB = 1 << 30, 1 << 20
