@@ -173,6 +173,13 @@ class Zygote:
         return message["ended"]
 
     def _failure(self, what: str) -> SandboxFailure:
+        stop(self.process)
+        deadline = time.monotonic() + STOP_SECONDS
+        try:  # what it printed before it ended, up to end of file (or a stray holder's deadline)
+            while self.drain_output() and time.monotonic() < deadline:
+                pass
+        except ChildGone:
+            pass
         self.stop()
         code = self.process.returncode
         detail = self.output.strip()[-500:]
