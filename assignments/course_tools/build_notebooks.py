@@ -13,13 +13,11 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 import nbformat
 
 from course_tools.notebooks import percent_source
-
-SOURCE = Path(__file__).resolve().parent.parent / "source" / "cnn"
+from course_tools.paths import SOURCE
 
 
 def notebook_text(source_text: str, prefix: str) -> str:

@@ -19,10 +19,10 @@ from pathlib import Path
 
 from course_tools.grading import grade, table
 from course_tools.jail import INSECURE, kernel_sandbox
+from course_tools.paths import REPO
 from course_tools.release import COURSE, ReleaseError, make_release
 from course_tools.samples import BUGS, SAMPLES, UNFINISHED, make_samples
 
-REPO = Path(__file__).resolve().parents[2]
 DEFAULT_OUT = REPO / "demo_output"
 DEMO_CELL_TIMEOUT = 20
 

@@ -53,8 +53,8 @@ from traitlets import Integer, List, Unicode
 from course_tools import autograder_service
 from course_tools.autograder_service import AutograderError
 from course_tools.cells import SCHEMA_VERSION, function_for
+from course_tools.paths import REPO
 
-REPO = Path(__file__).resolve().parents[2]
 # The autograder's own source and the task table it imports, under ``REPO``: what its verdicts
 # depend on besides the submission.
 GRADER_SOURCES = ("autograder/**/*.py", "cs_conv/tasks.py")
