@@ -12,6 +12,8 @@ import signal
 import sys
 import textwrap
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -88,7 +90,9 @@ FORK_SERVER = textwrap.dedent(f"""
 """)
 
 
-def stand_in(tmp_path: Path, mode: str) -> Zygote:
+@contextmanager
+def stand_in(tmp_path: Path, mode: str) -> Iterator[Zygote]:
+    """A Zygote whose fork server is the stand-in in ``mode``; stopped, and seen to end, afterwards."""
     script = tmp_path / "fork_server.py"
     script.write_text(FORK_SERVER)
 
@@ -96,7 +100,12 @@ def stand_in(tmp_path: Path, mode: str) -> Zygote:
         ((here, inside),) = fds
         assert inside == CONTROL_FD
         return [sys.executable, str(script), mode, str(here)]
-    return Zygote(command_for, LIMITS)
+    zygote = Zygote(command_for, LIMITS)
+    try:
+        yield zygote
+    finally:
+        zygote.stop()
+        assert gone(zygote.process.pid)
 
 
 def gone(pid: int, seconds: float = 30.0) -> bool:
@@ -118,8 +127,7 @@ REQUEST = protocol.encode({"op": "call", "name": "relu_forward"})
 
 
 def test_a_check_answers_and_ends_with_its_exit_code(tmp_path):
-    zygote = stand_in(tmp_path, "echo")
-    try:
+    with stand_in(tmp_path, "echo") as zygote:
         child = zygote.fork()
         frame, seconds = child.exchange(REQUEST, timeout=30)
         assert frame.header["echo"]["op"] == "call" and frame.header["echo"]["name"] == "relu_forward"
@@ -131,14 +139,10 @@ def test_a_check_answers_and_ends_with_its_exit_code(tmp_path):
         again = zygote.fork()  # the fork server is still there for the next check
         assert again.exchange(REQUEST, timeout=30)[0].header["echo"]["name"] == "relu_forward"
         again.close()
-    finally:
-        zygote.stop()
-        assert gone(zygote.process.pid)
 
 
 def test_a_hanging_check_times_out_is_killed_and_the_next_check_runs(tmp_path):
-    zygote = stand_in(tmp_path, "hang")
-    try:
+    with stand_in(tmp_path, "hang") as zygote:
         child = zygote.fork()
         with pytest.raises(ChildTimeout, match="no answer within 0.5 s"):
             child.exchange(REQUEST, timeout=0.5)
@@ -146,41 +150,26 @@ def test_a_hanging_check_times_out_is_killed_and_the_next_check_runs(tmp_path):
         with pytest.raises(ChildGone, match="already stopped"):
             child.exchange(REQUEST, timeout=30)
         assert zygote.fork() is not None
-    finally:
-        zygote.stop()
-        assert gone(zygote.process.pid)
 
 
 def test_a_crashing_check_says_how_it_ended(tmp_path):
-    zygote = stand_in(tmp_path, "crash")
-    try:
+    with stand_in(tmp_path, "crash") as zygote:
         with pytest.raises(ChildGone, match="the process exited with code 3"):
             zygote.fork().exchange(REQUEST, timeout=30)
-    finally:
-        zygote.stop()
-        assert gone(zygote.process.pid)
 
 
 def test_a_check_flooding_its_output_is_stopped_and_only_the_start_is_kept(tmp_path):
-    zygote = stand_in(tmp_path, "flood")
-    try:
+    with stand_in(tmp_path, "flood") as zygote:
         with pytest.raises(ChildGone, match="printed more than 1 MiB of output"):
             zygote.fork().exchange(REQUEST, timeout=60)
         assert zygote.output.startswith("x" * 1000) and "more bytes of output dropped" in zygote.output
-    finally:
-        zygote.stop()
-        assert gone(zygote.process.pid)
 
 
 def test_a_frame_that_breaks_the_format_is_a_protocol_error(tmp_path):
-    zygote = stand_in(tmp_path, "garbage")
-    try:
+    with stand_in(tmp_path, "garbage") as zygote:
         with pytest.raises(ProtocolError):
             zygote.fork().exchange(REQUEST, timeout=30)
         assert zygote.busy is None, "the check that lied was stopped"
-    finally:
-        zygote.stop()
-        assert gone(zygote.process.pid)
 
 
 def test_a_sandbox_that_never_starts_is_the_graders_failure_with_its_output(tmp_path):
