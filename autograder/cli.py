@@ -64,7 +64,7 @@ def _limit_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--points", type=Path, metavar="FILE",
                         help="JSON table of each task's points in the notebooks ({function: {\"task\": "
                              "\"Notebook 02, task 2.1\", \"points\": 6}}, as in the Gradescope bundle's "
-                             "points.json): scores are then the notebooks' points (default: one point per case)")
+                             "points.json): scores are then the notebooks' points (default: each case's own points)")
     parser.add_argument("--only", metavar="PATTERNS",
                         help="comma-separated functions (fnmatch patterns) to grade, e.g. conv_*_naive")
     parser.add_argument("--cache", type=Path, default=default_cache_dir(), metavar="DIR",

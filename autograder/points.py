@@ -8,7 +8,8 @@ A task worth ``points`` in its notebook earns ``points * sum(score) / sum(max_sc
 clipped to ``[0, points]`` and rounded to ``DECIMALS`` places, which is what nbgrader then stores for
 its grade cell; a total is the sum of such scores, rounded the same way. Each case's part of its
 task's points (a test's ``score`` and ``max_score`` in the JSON) is rounded to ``SHARE_DECIMALS``.
-Without a points table each case is worth the points it has in ``autograder.catalog`` (one).
+Without a points table each case is worth its own points in ``autograder.catalog`` (one; two for a
+speed case).
 """
 
 from __future__ import annotations

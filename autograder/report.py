@@ -60,7 +60,7 @@ def unit(report: Report) -> str:
 def _summary(report: Report) -> str:
     lines = [f"Score: {_number(report.score)} / {_number(report.max_score)} {unit(report)}"]
     if not report.in_points:
-        lines.append("note: each case is worth one point here; --points gives the notebooks' points")
+        lines.append("note: these are the cases' own points; --points gives the notebooks' points")
     if report.error:
         lines.append(f"GRADING FAILED: {report.error}")
     lines += [f"note: {note}" for note in report.notes]
