@@ -182,11 +182,43 @@ def conv_forward(x: np.ndarray, w: np.ndarray, b: np.ndarray, param: dict, expec
     ]
     if _plain(param):
         mistakes += _stride_mistakes(s.stride, lambda steps: {"out": _conv_at(x, w, b, s.pad, out, steps)})
+    def forward(xs: np.ndarray, p: dict) -> Arrays:
+        return {"out": reference.conv_forward(xs, w, b, p)}
+    mistakes += _without_dilation(x, param, forward) + _without_groups(x, w, param, forward)
     H, W = x.shape[2:]
     kh, kw = (s.dilation[0] * (w.shape[2] - 1) + 1, s.dilation[1] * (w.shape[3] - 1) + 1)
     mistakes += _shape_mistakes("out", expected.shape, (H + 2 * ph, kh, sh), (W + 2 * pw, kw, sw),
                                 (kh, kw), False)
     return hint(mistakes, {"out": expected}, tol)
+
+
+def _without_dilation(x: np.ndarray, param: dict, outputs: Callable[[np.ndarray, dict], Arrays]) -> list[Mistake]:
+    """The dilation left out; ``outputs(x, param)`` is the layer's answer on those inputs."""
+    if ConvShape.of(param).dilation == (1, 1):
+        return []
+    return [Mistake("matches the layer without its dilation: tap (p, q) of a window reads row "
+                    "i*stride + p*dilation and column j*stride + q*dilation",
+                    lambda: outputs(x, {**param, "dilation": 1}))]
+
+
+def _without_groups(x: np.ndarray, w: np.ndarray, param: dict,
+                    outputs: Callable[[np.ndarray, dict], Arrays]) -> list[Mistake]:
+    """Groups left out: every filter reads the first C / groups channels."""
+    groups = ConvShape.of(param).groups
+    if groups == 1:
+        return []
+    return [Mistake(f"every filter reads the first {w.shape[1]} channels: with groups={groups}, filter f "
+                    "belongs to group g = f // (F / groups) and reads channels g*C/groups to (g+1)*C/groups - 1",
+                    lambda: outputs(x[:, :w.shape[1]], {**param, "groups": 1}))]
+
+
+def _first_channels_backward(dout: np.ndarray, xs: np.ndarray, w: np.ndarray, param: dict,
+                             shape: tuple[int, ...]) -> Arrays:
+    """dx and dw of a layer that read only the channels ``xs`` holds; dx of the others stays 0."""
+    dx, dw, _ = reference.conv_backward(dout, xs, w, param)
+    full = np.zeros(shape)
+    full[:, :xs.shape[1]] = dx
+    return {"dx": full, "dw": dw}
 
 
 def conv_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray, param: dict, expected: Arrays,
@@ -202,8 +234,13 @@ def conv_backward(dout: np.ndarray, x: np.ndarray, w: np.ndarray, param: dict, e
         Mistake("dx still holds the padding: cut it off the padded gradient",
                 lambda: {"dx": np.empty((N, C, H + 2 * ph, W + 2 * pw))}, shape_only=True),
     ]
+    d = np.asarray(dout, np.float64)
+    mistakes += _without_groups(x, w, param, lambda xs, p: _first_channels_backward(d, xs, w, p, x.shape))
+    if s.dilation != (1, 1) and s.groups == 1:
+        mistakes.append(Mistake("dx and dw match windows without the dilation: tap (p, q) of window (i, j) is "
+                                "row i*stride + p*dilation, column j*stride + q*dilation",
+                                lambda: _conv_back_at(d, x, w, s.pad, s.stride)))
     if _plain(param):
-        d = np.asarray(dout, np.float64)
         mistakes += [
             Mistake(f"dx is {OVERLAP}", lambda: {"dx": _conv_back_at(d, x, w, s.pad, s.stride, True)["dx"]}),
             Mistake(f"dw is {OVERLAP}", lambda: {"dw": _conv_back_at(d, x, w, s.pad, s.stride, True)["dw"]}),

@@ -109,6 +109,41 @@ def test_conv_backward_hints(mistake, says):
     assert said(conv_back_loops(dout, x, w, st, pd)) is None
 
 
+def test_conv_forward_hints_for_a_dilation_and_groups_left_out():
+    x, w, b = RNG.standard_normal((2, 4, 9, 9)), RNG.standard_normal((4, 2, 3, 3)), RNG.standard_normal(4)
+    dilated = {"stride": 1, "pad": 1, "dilation": 2}
+    expected = reference.conv_forward(x, w[:, :1].repeat(4, axis=1), b, dilated)
+    said = hints.conv_forward(x, w[:, :1].repeat(4, axis=1), b, dilated, expected, FLOAT64)
+    assert "without its dilation" in said({"out": conv_loops(x, w[:, :1].repeat(4, axis=1), b, (1, 1), (1, 1))})
+    assert said({"out": expected}) is None
+    grouped = {"stride": 1, "pad": 1, "groups": 2}
+    expected = reference.conv_forward(x, w, b, grouped)
+    said = hints.conv_forward(x, w, b, grouped, expected, FLOAT64)
+    # Every filter over the first two channels, as a student who forgot the groups writes it.
+    assert "every filter reads the first 2 channels" in said({"out": conv_loops(x[:, :2], w, b, (1, 1), (1, 1))})
+    assert said({"out": expected}) is None
+
+
+def test_conv_backward_hints_for_a_dilation_and_groups_left_out():
+    x, w, b = RNG.standard_normal((2, 4, 9, 9)), RNG.standard_normal((4, 2, 3, 3)), RNG.standard_normal(4)
+    grouped = {"stride": 1, "pad": 1, "groups": 2}
+    dout = RNG.standard_normal(reference.conv_forward(x, w, b, grouped).shape)
+    dx, dw, db = reference.conv_backward(dout, x, w, grouped)
+    said = hints.conv_backward(dout, x, w, grouped, {"dx": dx, "dw": dw, "db": db}, FLOAT64)
+    forgot = conv_back_loops(dout, x[:, :2], w, (1, 1), (1, 1))
+    dx_all = np.zeros_like(x)
+    dx_all[:, :2] = forgot["dx"]
+    assert "every filter reads the first 2 channels" in said({"dx": dx_all, "dw": forgot["dw"], "db": db})
+    assert said({"dx": dx, "dw": dw, "db": db}) is None
+    narrow = w[:, :1].repeat(4, axis=1)  # one group: C channels per filter
+    dilated = {"stride": 1, "pad": 2, "dilation": 2}
+    dout = RNG.standard_normal(reference.conv_forward(x, narrow, b, dilated).shape)
+    dx, dw, db = reference.conv_backward(dout, x, narrow, dilated)
+    said = hints.conv_backward(dout, x, narrow, dilated, {"dx": dx, "dw": dw, "db": db}, FLOAT64)
+    assert "without the dilation" in said(conv_back_loops(dout, x, narrow, (1, 1), (2, 2)))
+    assert said({"dx": dx, "dw": dw, "db": db}) is None
+
+
 def test_dx_is_empty_when_pad_is_0():
     x, w, b, param, st, pd = conv_case((2, 2, 7, 7), (3, 2, 3, 3), 2, 0)
     dout = RNG.standard_normal(reference.conv_forward(x, w, b, param).shape)
