@@ -12,11 +12,13 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from jupyter_client.manager import KernelManager
 from nbclient import NotebookClient
 
 from course_tools.paths import REPO, SOURCE
@@ -37,13 +39,23 @@ class RunResult:
 
 def run_notebook(path: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None,
                  timeout: int = 300) -> RunResult:
-    """Run every cell of ``path`` in a fresh kernel whose working directory is ``cwd``."""
+    """Run every cell of ``path`` in a fresh kernel whose working directory is ``cwd``.
+
+    The kernel talks over Unix sockets in a private folder (``ipc``), not TCP on localhost, so other
+    users on the machine cannot reach it, and ipykernel has no unencrypted-TCP warning to print.
+    """
     nb = nbformat.read(path, as_version=4)
     kernel_env = {**os.environ, **(env or {})}
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            resources={"metadata": {"path": str(cwd or path.parent)}})
-    start = time.perf_counter()
-    client.execute(env=kernel_env)
+    with tempfile.TemporaryDirectory(prefix="cs-conv-kernel-") as sockets:
+        manager = KernelManager(kernel_name="python3", transport="ipc", ip=os.path.join(sockets, "kernel"))
+        client = NotebookClient(nb, km=manager, timeout=timeout, kernel_name="python3", allow_errors=True,
+                                resources={"metadata": {"path": str(cwd or path.parent)}})
+        start = time.perf_counter()
+        try:
+            client.execute(env=kernel_env)
+        finally:  # a kernel manager handed in is the caller's to shut down
+            if manager.has_kernel:
+                manager.shutdown_kernel(now=True)
     result = RunResult(path, time.perf_counter() - start, notebook=nb)
     for index, cell in enumerate(nb.cells):
         for output in cell.get("outputs", []):
