@@ -32,11 +32,13 @@ from autograder.results import CaseResult, Report
 from autograder.sandbox import Sandbox, default_identity
 from autograder.student import Student, StudentFailure
 from autograder.submission import Staged, stage
+from cs_conv.tasks import TASKS
 
 EXTENSION_MODULE = "cs_conv.im2col_cython"
 PYX = "im2col_cython.pyx"
-# Modules that never import the compiled extension: grading only these skips the build.
-WITHOUT_EXTENSION = frozenset({"cs_conv.layers", "cs_conv.optim"})
+# Modules none of whose tasks runs the compiled extension (``cs_conv.tasks``): grading only these skips the build.
+WITHOUT_EXTENSION = (frozenset(task.module for task in TASKS.values())
+                     - frozenset(task.module for task in TASKS.values() if task.compiled))
 
 
 @dataclass

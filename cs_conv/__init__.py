@@ -6,6 +6,6 @@ Checks: ``shapes`` (shared shape checks), ``gradient_check`` (numeric gradients)
 Models and training: ``classifiers.cnn`` (ThreeLayerConvNet), ``optim``, ``solver``, ``seeding``
 (their random generator).
 Data and pictures: ``data`` (digits, X/O, photo, CIFAR-10), ``xo`` (the lecture's X and O),
-``vis`` (filters, feature maps, curves, confusion matrix). ``tasks`` maps every student
-function to its notebook task.
+``vis`` (filters, feature maps, curves, confusion matrix). ``tasks`` lists every function you
+write: its module, its notebook task and the name its tests carry.
 """

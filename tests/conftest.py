@@ -18,12 +18,12 @@ from autograder.grade import Settings, grade
 from autograder.limits import Limits
 from autograder.results import Report
 from autograder.sandbox import Sandbox, default_identity
-from cs_conv.tasks import TASKS, marker
+from cs_conv.tasks import TASKS
 
 
 def pytest_configure(config):
-    for name, task in TASKS.items():
-        config.addinivalue_line("markers", f"{marker(name)}: {task}, {name}")
+    for task in TASKS.values():
+        config.addinivalue_line("markers", f"{task.marker}: {task.label}, {task.function}")
 
 
 @pytest.fixture(scope="session")

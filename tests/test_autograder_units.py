@@ -8,7 +8,11 @@ own tests), and on hand-traceable inputs.
 from __future__ import annotations
 
 import json
+import os
 import struct
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,6 +20,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from autograder import catalog, judge, points, protocol, reference
+from autograder.grade import WITHOUT_EXTENSION
 from autograder.numeric import KINK_FREE_STEP, LINEAR_STEP, numeric_gradient
 from autograder.protocol import ProtocolError
 from autograder.report import results_json, text
@@ -24,6 +29,8 @@ from autograder.student import Returned, Scalar, Seq, clean, decode_value
 from cs_conv import im2col as kit_im2col
 from cs_conv import layers
 from cs_conv.tasks import TASKS
+
+REPO = Path(__file__).resolve().parent.parent
 
 
 def rel(a: np.ndarray, b: np.ndarray) -> float:
@@ -222,18 +229,39 @@ def test_student_text_is_cleaned_for_reports():
     assert len(clean("x" * 1000)) == 300
 
 
-def test_catalog_covers_every_task_once_with_its_number():
-    kernel_names = {"im2col_cython": "im2col_kernel", "col2im_cython": "col2im_kernel"}
-    seen = set()
-    for check in catalog.CATALOG:
-        task = kernel_names.get(check.function, check.function)
-        assert task in TASKS, f"{check.function} is not a task"
-        assert TASKS[task].endswith(f"task {check.task}"), (check.function, check.task, TASKS[task])
-        seen.add(task)
+def test_catalog_has_a_check_per_task_in_table_order_with_its_module_and_number():
+    tasks = list(TASKS.values())
+    assert [check.function for check in catalog.CATALOG] == [task.tested_as for task in tasks]
+    for check, task in zip(catalog.CATALOG, tasks, strict=True):
+        assert (check.module, check.task) == (task.module, task.number), task.function
         names = [case.name for case in check.cases]
-        assert len(names) == len(set(names)), f"{check.function} has duplicate case names"
+        assert names and len(names) == len(set(names)), f"{check.function} has no or duplicate case names"
         assert all(":" not in name for name in names)
-    assert seen == set(TASKS), f"tasks with no check: {sorted(set(TASKS) - seen)}"
+        assert {case.function for case in check.cases} == {check.function}, "a case's test name is its check's"
+
+
+def test_a_table_without_cases_or_cases_without_a_task_stop_the_grader(monkeypatch):
+    monkeypatch.setitem(catalog.CASES, "helper", ())
+    with pytest.raises(RuntimeError, match=r"tasks without cases: \[\]; cases without a task: \['helper'\]"):
+        catalog._catalog()
+    monkeypatch.delitem(catalog.CASES, "helper")
+    monkeypatch.delitem(catalog.CASES, "im2col_cython")
+    with pytest.raises(RuntimeError, match=r"tasks without cases: \['im2col_cython'\]"):
+        catalog._catalog()
+
+
+def test_the_build_is_skipped_only_for_modules_that_never_load_the_compiled_kernels():
+    """``grade.WITHOUT_EXTENSION`` comes from the table's ``compiled`` flags; importing shows they are true."""
+    probe = ("import importlib, sys\n"
+             "for module in sys.argv[1:]:\n"
+             "    importlib.import_module(module)\n"
+             "print('cs_conv.im2col_cython' in sys.modules)\n")
+    env = {key: value for key, value in os.environ.items() if key != "CS_CONV_LAYERS"}
+    for module in sorted({task.module for task in TASKS.values()}):
+        loaded = subprocess.run([sys.executable, "-c", probe, module], capture_output=True, text=True, check=True,
+                                cwd=REPO, env=env).stdout.strip()
+        assert (loaded == "False") == (module in WITHOUT_EXTENSION), module
+    assert WITHOUT_EXTENSION, "the loop layers are graded without a build"
 
 
 def test_only_selects_by_pattern_and_rejects_unknown_names():

@@ -268,7 +268,10 @@ def test_the_gradescope_bundle_holds_the_grader_but_no_fence_tool_and_no_solutio
 
     names = tree(gradescope_bundle)
     assert "autograder/grade.py" in names and "release_cs_conv/layers.py" in names
-    assert [name for name in names if name.startswith("cs_conv")] == ["cs_conv", "cs_conv/cython_directives.json"]
+    # Of the kit, only the plain data the grader reads: the table of tasks and the compiler directives.
+    assert [name for name in names if name.startswith("cs_conv")] == [
+        "cs_conv", "cs_conv/__init__.py", "cs_conv/cython_directives.json", "cs_conv/tasks.py"]
+    assert (gradescope_bundle / "cs_conv" / "tasks.py").read_text() == (REPO / "cs_conv" / "tasks.py").read_text()
     for path in gradescope_bundle.rglob("*.py"):
         text = path.read_text()
         assert "def write_student_copy" not in text and "def find_fences" not in text, path

@@ -152,17 +152,17 @@ def test_a_source_that_does_not_say_what_a_cell_is_is_refused(text, message):
         build_notebook(text, "nb02")
 
 
-def test_every_task_has_exactly_one_autograded_cell_in_its_notebook():
+def test_every_task_has_exactly_one_autograded_cell_in_the_notebook_the_table_gives():
     graded = {}
     for path in NOTEBOOKS:
-        for _cell, meta in nbgrader_cells(path):
+        for cell, meta in nbgrader_cells(path):
             function = function_for(meta["grade_id"])
             if function:
                 assert function not in graded, f"{function} is graded twice"
-                graded[function] = path.name
-    assert set(graded) == set(TASKS)
-    for function, notebook in graded.items():
-        assert notebook.startswith(TASKS[function].split(",")[0].split()[-1]), (function, notebook)
+                assert meta["grade"] and cell["cell_type"] == "code", f"{function}'s cell is not autograded"
+                assert f"{function} ({TASKS[function].label})" in "".join(cell["source"]), function
+                graded[function] = path.stem
+    assert graded == {function: task.notebook for function, task in TASKS.items()}
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

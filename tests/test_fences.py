@@ -8,36 +8,34 @@ import numpy as np
 import pytest
 from course_tools.fences import FenceError, fenced_files, solution_lines, student_text, write_student_copy
 
-from cs_conv.tasks import TASKS, marker
+from cs_conv.tasks import TASKS
 
 PACKAGE = Path(__file__).resolve().parent.parent / "cs_conv"
 FENCED_SOURCES = sorted(p for p in PACKAGE.rglob("*") if p.suffix in {".py", ".pyx"})
 
 
 def fenced_functions():
-    """Names of the functions holding a fence, found with a plain scan (not the tool under test)."""
-    names = []
+    """(function, module) of each function holding a fence, found with a plain scan (not the tool under test)."""
+    found = []
     for path in FENCED_SOURCES:
+        module = ".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts)
         current = None
         for line in path.read_text().splitlines():
             match = re.match(r"\s*(?:c?p?def|cdef)\b[^(]*?\b(\w+)\s*\(", line)
             if match:
                 current = match.group(1)
             if line.lstrip().startswith("### BEGIN SOLUTION"):
-                names.append(current)
-    return names
+                found.append((current, module))
+    return found
 
 
-def test_every_task_has_exactly_one_fence_and_every_fence_a_task():
-    names = fenced_functions()
+def test_every_task_has_exactly_one_fence_in_its_module_and_every_fence_a_task():
+    found = fenced_functions()
+    names = [name for name, _ in found]
     assert sorted(names) == sorted(set(names)), "a function holds more than one fence"
     assert set(names) == set(TASKS), (f"tasks without a fence: {sorted(set(TASKS) - set(names))}; "
                                       f"fences without a task: {sorted(set(names) - set(TASKS))}")
-
-
-def test_markers_follow_the_task_numbers():
-    assert marker("conv_forward_naive") == "task2_1"
-    assert marker("softmax_loss") == "task1_5"
+    assert {name: module for name, module in found} == {name: task.module for name, task in TASKS.items()}
 
 
 def test_no_solution_text_survives_in_the_student_copy(tmp_path):

@@ -23,9 +23,8 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.catalog import CATALOG
-from autograder.points import task_number
 from autograder.worker import Worker
+from cs_conv.tasks import TASKS
 
 
 class AutograderError(RuntimeError):
@@ -74,8 +73,7 @@ def _service(key: str, command: list[str], repo: Path, env: dict[str, str], tabl
         options = []
         if table is not None:  # the gradebook's cells: grade what they ask for, in their points
             (scratch / "points.json").write_text(json.dumps(table))
-            tasks = {task_number(entry["task"]) for entry in table.values()}
-            only = [check.function for check in CATALOG if check.task in tasks]
+            only = [TASKS[function].tested_as for function in table]
             options = ["--points", str(scratch / "points.json"), "--only", ",".join(only)]
         service = Service(command, Worker(command, options, scratch, cwd=repo, env=env), scratch, threading.Lock())
         _services[key] = service

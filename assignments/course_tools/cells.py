@@ -38,7 +38,7 @@ def autograded_cell(function: str, points: float) -> NotebookNode:
     if function not in TASKS:
         raise ValueError(f"{function} is not a student function in cs_conv.tasks.TASKS")
     source = (
-        f"# Autograded, {_points(points)}: {function} ({TASKS[function]}).\n"
+        f"# Autograded, {_points(points)}: {function} ({TASKS[function].label}).\n"
         f"# After you submit, the course's autograder runs its own tests of {function} on your\n"
         "# cs_conv in a separate, sandboxed process. Its verdict replaces this cell's output\n"
         "# in your feedback; nothing you run here changes it. The checks above are a preview."

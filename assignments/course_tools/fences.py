@@ -90,7 +90,7 @@ def _stub(fence: Fence, line: str, path: str) -> str:
     """The line that stands for ``fence`` in a student's copy, indented as the fence's BEGIN ``line``."""
     if fence.function not in TASKS:
         raise FenceError(f"{path}:{fence.begin + 1}: {fence.function} has a solution fence but no entry in TASKS")
-    label = f"{TASKS[fence.function]}: {fence.function}"
+    label = f"{TASKS[fence.function].label}: {fence.function}"
     indent = line[: len(line) - len(line.lstrip())]
     stub = f"pass  # YOUR CODE HERE ({label})" if fence.nogil else f'raise NotImplementedError("{label}")'
     return f"{indent}{stub}\n"

@@ -14,9 +14,10 @@ cell's points (the Gradescope score equals the autograded part of the nbgrader s
 the student's files in a zip, a folder or a flat upload, the release's ``cs_conv`` (``release_cs_conv/``)
 to fill in the files a student does not edit, and ``settings.json``: ``--visibility``, the one place
 where the instructor says when students see the tests (Gradescope's ``visibility``), and the files
-that hold tasks. Of the kit it carries one file more, ``cs_conv/cython_directives.json``: the compiler
-directives ``autograder.build`` compiles a student's Cython with. Written answers are graded by hand in
-nbgrader, not here.
+that hold tasks. Of the kit it carries three files more: ``cs_conv/tasks.py`` (with the package's
+``__init__.py``, both plain data), the table of tasks the grader's catalog reads, and
+``cs_conv/cython_directives.json``, the compiler directives ``autograder.build`` compiles a student's
+Cython with. Written answers are graded by hand in nbgrader, not here.
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ DEFAULT_OUT = COURSE / "gradescope"
 FILES = HERE / "gradescope_files"
 # Gradescope's values for a test's "visibility", from the most to the least shown.
 VISIBILITIES = ("visible", "after_published", "after_due_date", "hidden")
+# The files of the kit the grader itself reads: none holds a solution.
+GRADER_KIT_FILES = ("__init__.py", "tasks.py", "cython_directives.json")
 
 
 def cell_points(source: Path = SOURCE) -> dict[str, dict]:
@@ -49,7 +52,7 @@ def cell_points(source: Path = SOURCE) -> dict[str, dict]:
             meta = cell.get("metadata", {}).get("nbgrader", {})
             function = function_for(meta.get("grade_id", "")) if meta.get("grade") else None
             if function:
-                table[function] = {"notebook": path.stem, "task": TASKS[function], "points": meta["points"]}
+                table[function] = {"notebook": path.stem, "task": TASKS[function].label, "points": meta["points"]}
     return table
 
 
@@ -71,9 +74,11 @@ def make_bundle(out: Path = DEFAULT_OUT, source: Path = SOURCE, visibility: str 
     for name in ("setup.sh", "run_autograder", "run_gradescope.py", "upload.py", "requirements.txt"):
         shutil.copy(FILES / name, unpacked / name)
     write_student_copy(SOLVED, unpacked / "release_cs_conv")
-    # Where autograder.build reads the directives the student's setup.py compiles with.
+    # Where the grader reads the table of tasks, and autograder.build the directives the student's
+    # setup.py compiles with.
     (unpacked / "cs_conv").mkdir()
-    shutil.copy(SOLVED / "cython_directives.json", unpacked / "cs_conv" / "cython_directives.json")
+    for name in GRADER_KIT_FILES:
+        shutil.copy(SOLVED / name, unpacked / "cs_conv" / name)
     (unpacked / "points.json").write_text(json.dumps(cell_points(source), indent=1) + "\n")
     settings = {"visibility": visibility, "task_files": task_files()}
     (unpacked / "settings.json").write_text(json.dumps(settings, indent=1) + "\n")

@@ -12,8 +12,8 @@ A grade cell in this course holds no test, only a comment naming a student funct
     secret seed per run of the step, so every student of a run is judged on the same inputs and
     the grader's expected values for them are computed once.
 ``ApplyVerdicts`` (after ``Execute`` and ``LimitOutput``, before ``SaveAutoGrades``)
-    replaces each grade cell's outputs with the verdict: the messages of the tests whose
-    name starts with ``<function>:``, then the points as a number, which ``SaveAutoGrades``
+    replaces each grade cell's outputs with the verdict: the messages of the tests named after
+    its function (``cases_for``), then the points as a number, which ``SaveAutoGrades``
     reads as partial credit (``nbgrader.utils.determine_grade``). Whatever the kernel printed
     in a grade cell, errors and stderr included, is discarded. Cells whose nbgrader metadata
     does not match the gradebook (a student's forged grade cell) lose that metadata.
@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from autograder.cases import new_run_seed
-from autograder.points import task_number
 from autograder.results import one_line
 from cs_conv.tasks import TASKS
 from nbformat import v4
@@ -116,7 +115,7 @@ def points_table(db_url: str, assignment: str) -> dict[str, dict]:
             for cell in notebook.grade_cells:
                 function = function_for(cell.name)
                 if function is not None and cell.cell_type == "code":
-                    table[function] = {"notebook": notebook.name, "task": TASKS[function],
+                    table[function] = {"notebook": notebook.name, "task": TASKS[function].label,
                                        "points": float(cell.max_score)}
     if not table:
         raise AutograderError(f"the gradebook {db_url} has no autograded cells for {assignment}: "
@@ -143,22 +142,16 @@ def run_autograder(folder: Path, command: list[str], timeout: int, seed: int, lo
 
 
 def cases_for(results: dict, function: str) -> list[dict]:
-    """The tests that judge ``function``: their names begin ``<function>:``, or they carry its task
-    number (the Cython kernels' tests are named after their wrappers, ``im2col_cython: ...``)."""
-    number = task_number(TASKS[function])
-    chosen = []
-    for test in results.get("tests", []):
-        extra = test.get("extra_data") if isinstance(test.get("extra_data"), dict) else {}
-        prefix = str(test.get("name", "")).split(":", 1)[0].strip()
-        if prefix == function or str(extra.get("task", test.get("number", ""))) == number:
-            chosen.append(test)
-    return chosen
+    """The tests that judge ``function``: those whose names, up to the colon, are the name ``cs_conv.tasks``
+    says it is tested as (``conv_forward_naive: ...``; ``im2col_cython: ...`` for ``im2col_kernel``)."""
+    name = TASKS[function].tested_as
+    return [test for test in results.get("tests", []) if str(test.get("name", "")).split(":", 1)[0].strip() == name]
 
 
 def cell_score(results: dict, function: str, max_points: float) -> float:
     """What ``function``'s grade cell scores: its task's points in the autograder's report (0 when no
     test judged it), which must be out of the cell's ``max_points``."""
-    task = ((results.get("extra_data") or {}).get("tasks") or {}).get(task_number(TASKS[function]))
+    task = ((results.get("extra_data") or {}).get("tasks") or {}).get(TASKS[function].number)
     if task is None:
         return 0.0
     if float(task["max_score"]) != float(max_points):

@@ -21,6 +21,7 @@ import numpy as np
 
 from autograder import expect, hints, judge, memo, pace, reference
 from autograder.cases import Case, Context, traceable
+from autograder.checks import speed
 from autograder.numeric import LINEAR_STEP, numeric_gradient
 
 
@@ -125,3 +126,12 @@ def forward_cases(function: str) -> tuple[Case, ...]:
 
 def backward_cases(function: str) -> tuple[Case, ...]:
     return tuple(backward_case(function, g) for g in GEOMETRIES if g.x_dtype is None)
+
+
+# The fast layers face every case of the loops, and must beat them.
+CASES: dict[str, tuple[Case, ...]] = {
+    "conv_forward_naive": forward_cases("conv_forward_naive"),
+    "conv_backward_naive": backward_cases("conv_backward_naive"),
+    "conv_forward_fast": forward_cases("conv_forward_fast") + (speed.conv_speed("conv_forward_fast", False),),
+    "conv_backward_fast": backward_cases("conv_backward_fast") + (speed.conv_speed("conv_backward_fast", True),),
+}

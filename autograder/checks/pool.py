@@ -20,6 +20,7 @@ import numpy as np
 
 from autograder import expect, hints, judge, memo, pace, reference
 from autograder.cases import Case, Context, distinct, traceable
+from autograder.checks import speed
 from autograder.numeric import KINK_FREE_STEP, LINEAR_STEP, numeric_gradient
 
 
@@ -142,3 +143,20 @@ def forward_cases(function: str, kind: str) -> tuple[Case, ...]:
 def backward_cases(function: str, kind: str) -> tuple[Case, ...]:
     return tuple(backward_case(function, kind, g) for g in GEOMETRIES
                  if g.x_dtype is None and (kind == "max" or not g.ties))
+
+
+# The fast layers face every case of the loops, and must beat them.
+CASES: dict[str, tuple[Case, ...]] = {
+    "max_pool_forward_naive": forward_cases("max_pool_forward_naive", "max"),
+    "max_pool_backward_naive": backward_cases("max_pool_backward_naive", "max"),
+    "avg_pool_forward_naive": forward_cases("avg_pool_forward_naive", "avg"),
+    "avg_pool_backward_naive": backward_cases("avg_pool_backward_naive", "avg"),
+    "max_pool_forward_fast": forward_cases("max_pool_forward_fast", "max")
+    + (speed.pool_speed("max_pool_forward_fast", "max", False),),
+    "max_pool_backward_fast": backward_cases("max_pool_backward_fast", "max")
+    + (speed.pool_speed("max_pool_backward_fast", "max", True),),
+    "avg_pool_forward_fast": forward_cases("avg_pool_forward_fast", "avg")
+    + (speed.pool_speed("avg_pool_forward_fast", "avg", False),),
+    "avg_pool_backward_fast": backward_cases("avg_pool_backward_fast", "avg")
+    + (speed.pool_speed("avg_pool_backward_fast", "avg", True),),
+}
