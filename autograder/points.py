@@ -34,7 +34,7 @@ class PointsError(ValueError):
 
 
 def task_number(task: str) -> str:
-    """``"2.1"`` for ``"Notebook 02, task 2.1"`` (a value of ``cs_conv.tasks.TASKS``) and for ``"2.1"``."""
+    """``"2.1"`` for ``"Notebook 02, task 2.1"`` (a ``cs_conv.tasks.Task``'s label) and for ``"2.1"``."""
     return task.rsplit("task ", 1)[-1].strip()
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from autograder import expect, hints, judge, reference
 from autograder.cases import Case, Context, traceable
+from cs_conv.tasks import TASKS
 
 Pair = int | tuple[int, int]
 
@@ -44,11 +45,13 @@ class ColsGeometry:
         tail = (self.dilation,) if self.dilation != 1 else ()
         return (*self.kernel, self.pad, self.stride, *tail)
 
-    def setup(self, kernel: str, call: str) -> str:
-        """The case in the notebook's terms: the kernel the student wrote and the wrapper it was called through."""
+    def setup(self, wrapper: str) -> str:
+        """The case in the notebook's terms: the kernel the student wrote (and its task, from ``cs_conv.tasks``)
+        and the ``wrapper`` it was called through."""
+        [kernel] = [task for task in TASKS.values() if task.through == wrapper]
         dtype = f", {np.dtype(self.dtype).name}" if self.dtype != np.float64 else ""
-        return (f"{kernel}, called through {call}: x {self.x}, kernel {self.kernel}, pad {self.pad}, "
-                f"stride {self.stride}, dilation {self.dilation}{dtype}")
+        return (f"{kernel.function} (task {kernel.number}), called through {wrapper}: x {self.x}, "
+                f"kernel {self.kernel}, pad {self.pad}, stride {self.stride}, dilation {self.dilation}{dtype}")
 
 
 GEOMETRIES = (
@@ -75,7 +78,7 @@ def im2col_case(g: ColsGeometry) -> Case:
         hint = hints.im2col(x, *g.kernel, g.param, expected, judge.EXACT)
         expect.finish(expect.judged({"cols": answer.value}, {"cols": expected}, g.dtype, judge.EXACT, hint),
                       answer.mutated)
-    return Case("im2col_cython", g.name, 1, run, g.setup("im2col_kernel (task 4.1)", "im2col_cython"))
+    return Case("im2col_cython", g.name, 1, run, g.setup("im2col_cython"))
 
 
 def col2im_case(g: ColsGeometry) -> Case:
@@ -87,7 +90,7 @@ def col2im_case(g: ColsGeometry) -> Case:
         tol = judge.tolerance_for(g.dtype)
         hint = hints.col2im(cols, g.x, *g.kernel, g.param, expected, tol)
         expect.finish(expect.judged({"dx": answer.value}, {"dx": expected}, g.dtype, tol, hint), answer.mutated)
-    return Case("col2im_cython", g.name, 1, run, g.setup("col2im_kernel (task 4.2)", "col2im_cython"))
+    return Case("col2im_cython", g.name, 1, run, g.setup("col2im_cython"))
 
 
 CASES: dict[str, tuple[Case, ...]] = {
