@@ -11,8 +11,8 @@ names (``im2col_cython: ...`` for ``im2col_kernel``); their messages name the ke
 
 >>> TASKS["conv_forward_naive"].label
 'Notebook 02, task 2.1'
->>> TASKS["im2col_kernel"].tested_as, TASKS["im2col_kernel"].marker
-('im2col_cython', 'task4_1')
+>>> TASKS["im2col_kernel"].tested_as
+'im2col_cython'
 """
 
 from __future__ import annotations
@@ -41,11 +41,6 @@ class Task:
     def label(self) -> str:
         """``"Notebook 02, task 2.1"``: how stubs, notebooks and feedback name the task."""
         return f"Notebook {self.notebook[:2]}, task {self.number}"
-
-    @property
-    def marker(self) -> str:
-        """The task's pytest marker: ``task2_1`` (``pytest -m task2_1`` runs its tests)."""
-        return "task" + self.number.replace(".", "_")
 
     @property
     def tested_as(self) -> str:

@@ -23,7 +23,7 @@ from cs_conv.tasks import TASKS
 
 def pytest_configure(config):
     for task in TASKS.values():
-        config.addinivalue_line("markers", f"{task.marker}: {task.label}, {task.function}")
+        config.addinivalue_line("markers", f"task{task.number.replace('.', '_')}: {task.label}, {task.function}")
 
 
 @pytest.fixture(scope="session")

@@ -36,11 +36,11 @@ def test_tasks_are_numbered_in_notebook_order_from_one():
         assert numbers == [f"{int(notebook[:2])}.{k}" for k in range(1, len(numbers) + 1)], notebook
 
 
-def test_labels_markers_and_test_names_tell_tasks_apart():
+def test_labels_and_test_names_tell_tasks_apart():
     tasks = list(TASKS.values())
-    for attribute in ("label", "marker", "tested_as"):
+    for attribute in ("label", "tested_as"):
         values = [getattr(task, attribute) for task in tasks]
         assert len(set(values)) == len(values), attribute
     conv = TASKS["conv_forward_naive"]
-    assert (conv.label, conv.marker, conv.tested_as) == ("Notebook 02, task 2.1", "task2_1", "conv_forward_naive")
+    assert (conv.label, conv.tested_as) == ("Notebook 02, task 2.1", "conv_forward_naive")
     assert TASKS["col2im_kernel"].tested_as == "col2im_cython"
