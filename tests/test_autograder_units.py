@@ -240,7 +240,7 @@ def test_catalog_has_a_check_per_task_in_table_order_with_its_module_and_number(
         assert {case.function for case in check.cases} == {check.function}, "a case's test name is its check's"
 
 
-def test_a_table_without_cases_or_cases_without_a_task_stop_the_grader(monkeypatch):
+def test_a_task_without_cases_or_cases_without_a_task_stop_the_grader(monkeypatch):
     monkeypatch.setitem(catalog.CASES, "helper", ())
     with pytest.raises(RuntimeError, match=r"tasks without cases: \[\]; cases without a task: \['helper'\]"):
         catalog._catalog()
@@ -252,10 +252,7 @@ def test_a_table_without_cases_or_cases_without_a_task_stop_the_grader(monkeypat
 
 def test_the_build_is_skipped_only_for_modules_that_never_load_the_compiled_kernels():
     """``grade.WITHOUT_EXTENSION`` comes from the table's ``compiled`` flags; importing shows they are true."""
-    probe = ("import importlib, sys\n"
-             "for module in sys.argv[1:]:\n"
-             "    importlib.import_module(module)\n"
-             "print('cs_conv.im2col_cython' in sys.modules)\n")
+    probe = "import importlib, sys; importlib.import_module(sys.argv[1]); print('cs_conv.im2col_cython' in sys.modules)"
     env = {key: value for key, value in os.environ.items() if key != "CS_CONV_LAYERS"}
     for module in sorted({task.module for task in TASKS.values()}):
         loaded = subprocess.run([sys.executable, "-c", probe, module], capture_output=True, text=True, check=True,
