@@ -30,6 +30,7 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
+from course_tools.feedback_exporter import FeedbackExporter  # noqa: E402
 from course_tools.kernel import SandboxedExecute, SubmittedOutputs  # noqa: E402
 from course_tools.nofollow_copy import RefuseLinks, SafeCollect  # noqa: E402
 from course_tools.pending import MarkPending  # noqa: E402
@@ -142,6 +143,8 @@ c.HTMLExporter.preprocessors = [SanitiseStudentContent]
 # MathJax: feedback files travel alone (nbgrader release_feedback copies the .html files only), so
 # their math is MathML, written by SanitiseStudentContent (course_tools/mathml.py).
 c.GenerateFeedback.preprocessors = [*GenerateFeedback.preprocessors.default(), MarkPending]
+# nbconvert's HTMLExporter, without the BeautifulSoup pass over each finished page (its cost: see the module).
+c.GenerateFeedback.exporter_class = FeedbackExporter
 c.GenerateFeedback.HTMLExporter.template_name = "cs_conv_feedback"
 c.GenerateFeedback.HTMLExporter.extra_template_basedirs = [str(TEMPLATES)]
 
