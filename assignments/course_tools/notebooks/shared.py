@@ -61,6 +61,7 @@ def check_not_like(got, wrong, mistake):
 
 # %% id="build_extension"
 import subprocess
+import time
 
 
 def build_extension():
@@ -77,6 +78,9 @@ def build_extension():
         return
     if not (folder / "setup.py").is_file():
         raise FileNotFoundError(f"no setup.py in {folder}: open this notebook from your assignment folder")
+    print(f"compiling {pyx.name}: Cython writes C, then the C compiler builds it; this cell says when it is done",
+          flush=True)
+    started = time.perf_counter()
     proc = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=folder,
                           capture_output=True, text=True)
     if proc.returncode != 0:
@@ -84,4 +88,5 @@ def build_extension():
         reasons = [line for line in log if ".pyx:" in line or "error" in line.lower()] or log[-25:]
         raise RuntimeError("building cs_conv/im2col_cython.pyx failed (run `python setup.py build_ext "
                            "--inplace` in a terminal for the whole log):\n" + "\n".join(reasons[:40]))
-    print("built:", ", ".join(p.name for p in (folder / "cs_conv").glob("im2col_cython*.so")))
+    print(f"built in {time.perf_counter() - started:.0f} s:",
+          ", ".join(p.name for p in (folder / "cs_conv").glob("im2col_cython*.so")))
