@@ -13,6 +13,8 @@ names (``im2col_cython: ...`` for ``im2col_kernel``); their messages name the ke
 'Notebook 02, task 2.1'
 >>> TASKS["im2col_kernel"].tested_as
 'im2col_cython'
+>>> sum(task.points for task in TASKS.values())  # the autograded points of the whole assignment
+96
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class Task:
     module: str  # the module that holds it
     notebook: str  # the notebook that asks for it, without .ipynb
     number: str  # its task in that notebook: "2.1"
+    points: int  # what its autograded cell is worth
     through: str = ""  # the Python wrapper it is called (and tested) through, when Python cannot call it
     compiled: bool = False  # it runs (or may run) the compiled kernels: build them first
 
@@ -49,33 +52,33 @@ class Task:
 
 
 TASKS: dict[str, Task] = {task.function: task for task in (
-    Task("affine_forward", LAYERS, NB01, "1.1"),
-    Task("affine_backward", LAYERS, NB01, "1.2"),
-    Task("relu_forward", LAYERS, NB01, "1.3"),
-    Task("relu_backward", LAYERS, NB01, "1.4"),
-    Task("softmax_loss", LAYERS, NB01, "1.5"),
-    Task("conv_forward_naive", LAYERS, NB02, "2.1"),
-    Task("conv_backward_naive", LAYERS, NB02, "2.2"),
-    Task("max_pool_forward_naive", LAYERS, NB03, "3.1"),
-    Task("max_pool_backward_naive", LAYERS, NB03, "3.2"),
-    Task("avg_pool_forward_naive", LAYERS, NB03, "3.3"),
-    Task("avg_pool_backward_naive", LAYERS, NB03, "3.4"),
-    Task("im2col_kernel", CYTHON, NB04, "4.1", through="im2col_cython", compiled=True),
-    Task("col2im_kernel", CYTHON, NB04, "4.2", through="col2im_cython", compiled=True),
-    Task("conv_forward_fast", FAST, NB04, "4.3", compiled=True),
-    Task("conv_backward_fast", FAST, NB04, "4.4", compiled=True),
-    Task("max_pool_forward_fast", FAST, NB04, "4.5", compiled=True),
-    Task("max_pool_backward_fast", FAST, NB04, "4.6", compiled=True),
-    Task("avg_pool_forward_fast", FAST, NB04, "4.7", compiled=True),
-    Task("avg_pool_backward_fast", FAST, NB04, "4.8", compiled=True),
+    Task("affine_forward", LAYERS, NB01, "1.1", 2),
+    Task("affine_backward", LAYERS, NB01, "1.2", 3),
+    Task("relu_forward", LAYERS, NB01, "1.3", 1),
+    Task("relu_backward", LAYERS, NB01, "1.4", 2),
+    Task("softmax_loss", LAYERS, NB01, "1.5", 4),
+    Task("conv_forward_naive", LAYERS, NB02, "2.1", 6),
+    Task("conv_backward_naive", LAYERS, NB02, "2.2", 8),
+    Task("max_pool_forward_naive", LAYERS, NB03, "3.1", 4),
+    Task("max_pool_backward_naive", LAYERS, NB03, "3.2", 5),
+    Task("avg_pool_forward_naive", LAYERS, NB03, "3.3", 4),
+    Task("avg_pool_backward_naive", LAYERS, NB03, "3.4", 4),
+    Task("im2col_kernel", CYTHON, NB04, "4.1", 5, through="im2col_cython", compiled=True),
+    Task("col2im_kernel", CYTHON, NB04, "4.2", 5, through="col2im_cython", compiled=True),
+    Task("conv_forward_fast", FAST, NB04, "4.3", 4, compiled=True),
+    Task("conv_backward_fast", FAST, NB04, "4.4", 5, compiled=True),
+    Task("max_pool_forward_fast", FAST, NB04, "4.5", 3, compiled=True),
+    Task("max_pool_backward_fast", FAST, NB04, "4.6", 4, compiled=True),
+    Task("avg_pool_forward_fast", FAST, NB04, "4.7", 3, compiled=True),
+    Task("avg_pool_backward_fast", FAST, NB04, "4.8", 3, compiled=True),
     # The conv sandwiches use the fast layers once those work, and the model uses the sandwiches.
-    Task("affine_relu_forward", UTILS, NB05, "5.1"),
-    Task("affine_relu_backward", UTILS, NB05, "5.2"),
-    Task("conv_relu_forward", UTILS, NB05, "5.3", compiled=True),
-    Task("conv_relu_backward", UTILS, NB05, "5.4", compiled=True),
-    Task("conv_relu_pool_forward", UTILS, NB05, "5.5", compiled=True),
-    Task("conv_relu_pool_backward", UTILS, NB05, "5.6", compiled=True),
-    Task("three_layer_forward", CNN, NB05, "5.7", compiled=True),
-    Task("three_layer_backward", CNN, NB05, "5.8", compiled=True),
-    Task("adam", OPTIM, NB05, "5.9"),
+    Task("affine_relu_forward", UTILS, NB05, "5.1", 1),
+    Task("affine_relu_backward", UTILS, NB05, "5.2", 2),
+    Task("conv_relu_forward", UTILS, NB05, "5.3", 1, compiled=True),
+    Task("conv_relu_backward", UTILS, NB05, "5.4", 2, compiled=True),
+    Task("conv_relu_pool_forward", UTILS, NB05, "5.5", 2, compiled=True),
+    Task("conv_relu_pool_backward", UTILS, NB05, "5.6", 3, compiled=True),
+    Task("three_layer_forward", CNN, NB05, "5.7", 3, compiled=True),
+    Task("three_layer_backward", CNN, NB05, "5.8", 4, compiled=True),
+    Task("adam", OPTIM, NB05, "5.9", 3),
 )}

@@ -96,7 +96,7 @@ import numpy as np
 
 print(np.sum(twice(3)), float(sum([twice(2)[1]])))
 
-# %% autograde="relu_forward" points=2
+# %% autograde="relu_forward"
 
 # %% [markdown] id="why_question"
 # **Question (1 point, graded by hand).** Why?
@@ -115,8 +115,10 @@ def test_a_source_declares_each_cell_and_the_build_fills_in_values():
                      ("markdown", "t_why_question", False, False, True), ("markdown", "t_why", True, True, False)]
     assert notebook.cells[1].source == "import numpy as np\n\nprint(np.sum(np.array([0., 2., 4.])), " \
                                        "float(sum([np.array([0., 2.])[1]])))"
-    assert notebook.cells[2].metadata["nbgrader"]["points"] == 2.0
-    assert notebook.cells[2].source.startswith("# Autograded, 2 points: relu_forward (Notebook 01, task 1.3).")
+    relu = TASKS["relu_forward"].points  # the table's points, not the source's
+    assert notebook.cells[2].metadata["nbgrader"]["points"] == relu
+    assert notebook.cells[2].source.startswith(f"# Autograded, {relu} point{'s' if relu != 1 else ''}: relu_forward "
+                                               "(Notebook 01, task 1.3).")
     assert [c.id for c in notebook.cells] == [c[1] for c in cells]
     nbformat.validate(notebook)
 
@@ -138,14 +140,13 @@ def test_include_cells_take_the_shared_text_and_join_cells_continue_the_cell_abo
     ('# %% id="Bad-Name"\nx = 1\n', "needs id="),
     ('# %% id="same"\nx = 1\n\n# %% id="same"\ny = 1\n', r"repeated: \[\'nb02_same\'\]"),
     ('# %% id="x" point=2\nx = 1\n', r"unknown header keys \[\'point\'\]"),
-    ('# %% autograde="relu_forward" points=1\nprint(1)\n', "an autograde cell is empty"),
+    ('# %% autograde="relu_forward"\nprint(1)\n', "an autograde cell is empty"),
     ('# %% [markdown] id="q"\n# Why?\n\n# %% [markdown] id="a" answer=2\n# Because.\n',
      r"begins \'\*\*Question \(2 points, graded by hand\).\*\*\'"),
     ('# %% join=true\nx = 1\n', "a join cell continues a cell of its own type"),
     ('# %% build=true\ndef secret():\n    return 1\n\n\n# %% id="x"\nf = secret\n', "build-only"),
-    ('# %% autograde="nonsense" points=1\n', "not a student function"),
-    ('# %% autograde="relu_forward"\n', "declares its points"),
-    ('# %% id="x" points=2\nx = 1\n', "declares its points"),
+    ('# %% autograde="nonsense"\n', "not a student function"),
+    ('# %% autograde="relu_forward" points=2\n', r"unknown header keys \[\'points\'\]"),  # points: the table's
 ])
 def test_a_source_that_does_not_say_what_a_cell_is_is_refused(text, message):
     with pytest.raises(ValueError, match=message):
@@ -161,6 +162,7 @@ def test_every_task_has_exactly_one_autograded_cell_in_the_notebook_the_table_gi
                 assert function not in graded, f"{function} is graded twice"
                 assert meta["grade"] and cell["cell_type"] == "code", f"{function}'s cell is not autograded"
                 assert f"{function} ({TASKS[function].label})" in "".join(cell["source"]), function
+                assert meta["points"] == TASKS[function].points, f"{function}'s cell is not worth the table's points"
                 graded[function] = path.stem
     assert graded == {function: task.notebook for function, task in TASKS.items()}
 

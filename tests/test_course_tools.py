@@ -77,7 +77,7 @@ def test_grade_ids_round_trip_and_reject_unknown_functions():
         assert function_for(grade_id_for(function)) == function
     assert function_for("nb01_title") is None and function_for("autograde_nonsense") is None
     with pytest.raises(ValueError, match="not a student function"):
-        autograded_cell("nonsense", 1)
+        autograded_cell("nonsense")
 
 
 def test_every_planted_bug_still_applies_exactly_once():

@@ -2,7 +2,7 @@
 
 - ``locked_cell``: prose and visible checks, read-only ("locked") so they are restored if a
   student edits them; a student adds their own cells for experiments.
-- ``autograded_cell(function, points)``: a grade cell that holds no test at all, only a comment
+- ``autograded_cell(function)``: a grade cell that holds no test at all, only a comment
   naming the function. Its score comes from the sandboxed autograder (``course_tools.verdicts``),
   never from anything the student's kernel prints, so there is nothing secret to hide in it.
 - ``answer_cell(grade_id, points, model_answer)``: a manually graded markdown answer; nbgrader
@@ -33,10 +33,12 @@ def locked_cell(cell_type: str, source: str, grade_id: str) -> NotebookNode:
     return cell
 
 
-def autograded_cell(function: str, points: float) -> NotebookNode:
-    """A grade cell for one student function; the autograder's verdict becomes its output."""
+def autograded_cell(function: str) -> NotebookNode:
+    """A grade cell for one student function, worth its points in ``cs_conv.tasks.TASKS``; the
+    autograder's verdict becomes its output."""
     if function not in TASKS:
         raise ValueError(f"{function} is not a student function in cs_conv.tasks.TASKS")
+    points = TASKS[function].points
     source = (
         f"# Autograded, {_points(points)}: {function} ({TASKS[function].label}).\n"
         f"# After you submit, the course's autograder runs its own tests of {function} on your\n"

@@ -284,7 +284,7 @@ out_int, _ = affine_forward(counts, w, np.zeros(4))
 assert out_int.dtype == np.float64, f"integer inputs should give a float64 output, got {out_int.dtype}"
 check_close(out_int, counts @ w, "affine_forward on an integer x")
 
-# %% autograde="affine_forward" points=2
+# %% autograde="affine_forward"
 
 # %% [markdown] id="task_1_2_affine_backward"
 # ## 5. Task 1.2: `affine_backward`
@@ -321,7 +321,7 @@ check_close(dw, eval_numerical_gradient_array(lambda v: affine_forward(x3, v, b3
 check_close(db, eval_numerical_gradient_array(lambda v: affine_forward(x3, w3, v)[0], b3.copy(), dout),
             "affine_backward db against centred differences")
 
-# %% autograde="affine_backward" points=3
+# %% autograde="affine_backward"
 
 # %% [markdown] id="tasks_1_3_1_4_relu_forward"
 # ## 6. Tasks 1.3 and 1.4: `relu_forward` and `relu_backward`
@@ -342,7 +342,7 @@ maps = np.arange(-12.0, 12.0).reshape(2, 3, 2, 2)
 check_close(relu_forward(maps)[0], np.maximum(maps, 0), "relu_forward keeps any shape (2, 3, 2, 2)")
 assert relu_forward(maps.astype(np.float32))[0].dtype == np.float32, "float32 input should give float32 output"
 
-# %% autograde="relu_forward" points=1
+# %% autograde="relu_forward"
 
 # %% id="tasks_1_3_1_4_code_2"
 x = np.array([1.0, -2.0, 3.0, -1.0])
@@ -361,7 +361,7 @@ check_close(relu_backward(dout, relu_forward(xr)[1]),
             eval_numerical_gradient_array(lambda v: relu_forward(v)[0], xr.copy(), dout),
             "relu_backward against centred differences")
 
-# %% autograde="relu_backward" points=2
+# %% autograde="relu_backward"
 
 # %% [markdown] id="task_1_5_softmax_loss"
 # ## 7. Task 1.5: `softmax_loss`
@@ -414,7 +414,7 @@ check_close(dx, eval_numerical_gradient(lambda s: softmax_loss(s, np.arange(6) %
 loss32, dx32 = softmax_loss(scores.astype(np.float32), labels)
 assert dx32.dtype == np.float32, f"float32 scores should give a float32 dx, got {dx32.dtype}"
 
-# %% autograde="softmax_loss" points=4
+# %% autograde="softmax_loss"
 
 # %% [markdown] id="putting_it_together_two"
 # ## 8. Putting it together: a two-layer network

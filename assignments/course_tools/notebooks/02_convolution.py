@@ -222,7 +222,7 @@ out32, _ = conv_forward_naive(x.astype(np.float32), w.astype(np.float32), b.asty
 assert out32.dtype == np.float32, f"float32 inputs should give float32 outputs, got {out32.dtype}"
 
 
-# %% autograde="conv_forward_naive" points=6
+# %% autograde="conv_forward_naive"
 
 # %% [markdown] id="output_size_parameters_padding"
 # ## 5. Output size, parameters, padding, stride and dilation
@@ -548,7 +548,7 @@ for k, (name, x_shape, w_shape, conv_param) in enumerate(cases):
     check_close(db, eval_numerical_gradient_array(lambda v: conv_forward_naive(x, w, v, conv_param)[0], b, dout),
                 f"db, {name}", tol=1e-6)
 
-# %% autograde="conv_backward_naive" points=8
+# %% autograde="conv_backward_naive"
 
 # %% [markdown] id="parameters_question"
 # **Question (2 points, graded by hand).** The lecture's conv layer maps a 32x32x3 image to a 32x32x10 volume with 760 parameters. How many

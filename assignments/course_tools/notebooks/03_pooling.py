@@ -186,7 +186,7 @@ out_int, _ = max_pool_forward_naive(np.arange(16).reshape(1, 1, 4, 4), pool)
 assert out_int.dtype == np.float64, f"an integer x should give a float64 output, got {out_int.dtype}"
 check_close(out_int[0, 0], [[5, 7], [13, 15]], "max_pool_forward_naive on an integer x")
 
-# %% autograde="max_pool_forward_naive" points=4
+# %% autograde="max_pool_forward_naive"
 
 # %% id="tasks_3_1_3_3_code_2"
 out, _ = avg_pool_forward_naive(table[None, None], pool)
@@ -210,7 +210,7 @@ out, _ = avg_pool_forward_naive(np.ones((1, 1, 4, 4)), {"pool_height": 2, "pool_
 check_close(out[0, 0], [[0.25, 0.5, 0.25], [0.5, 1, 0.5], [0.25, 0.5, 0.25]],
             "average pooling with pad 1 counts the padding as zeros")
 
-# %% autograde="avg_pool_forward_naive" points=4
+# %% autograde="avg_pool_forward_naive"
 
 # %% [markdown] id="x_o_network_pools"
 # ## 3. The X-and-O network pools its maps
@@ -381,7 +381,7 @@ for name, pool_param in [("2x2 stride 2", pool), ("3x2 stride (2, 1)", {"pool_he
                 eval_numerical_gradient_array(lambda v: max_pool_forward_naive(v, pool_param)[0], x, dout),
                 f"max_pool_backward_naive against centred differences, {name}", tol=1e-6)
 
-# %% autograde="max_pool_backward_naive" points=5
+# %% autograde="max_pool_backward_naive"
 
 # %% id="tasks_3_2_3_4_code_2"
 from cs_conv.layers import avg_pool_backward_naive
@@ -409,7 +409,7 @@ for name, pool_param in [("3x3 stride 2", overlap), ("2x2 stride 2, ceil_mode", 
                 eval_numerical_gradient_array(lambda v: avg_pool_forward_naive(v, pool_param)[0], x, dout),
                 f"avg_pool_backward_naive against centred differences, {name}", tol=1e-6)
 
-# %% autograde="avg_pool_backward_naive" points=4
+# %% autograde="avg_pool_backward_naive"
 
 # %% [markdown] id="sparse_gradient_question"
 # **Question (2 points, graded by hand).** In a 2x2, stride-2 max pool, what fraction of the input cells receive a nonzero gradient, and why?

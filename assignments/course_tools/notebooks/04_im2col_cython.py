@@ -210,7 +210,7 @@ for name, shape, (HH, WW), pad, stride, dilation in cases:
 got32 = im2col_cython(x.astype(np.float32), 3, 3, 1, 1, 2)
 assert got32.dtype == np.float32, f"float32 input should give float32 columns, got {got32.dtype}"
 
-# %% autograde="im2col_kernel" points=5
+# %% autograde="im2col_kernel"
 
 # %% id="building_code_2"
 for name, shape, (HH, WW), pad, stride, dilation in cases:
@@ -221,7 +221,7 @@ for name, shape, (HH, WW), pad, stride, dilation in cases:
                 col2im(cols, N, C, H, W, HH, WW, pad, stride, dilation), f"col2im_cython, {name}",
                 tol=1e-12, hint="add (+=) each entry back onto its input cell; drop entries from padding")
 
-# %% autograde="col2im_kernel" points=5
+# %% autograde="col2im_kernel"
 
 # %% [markdown] id="tasks_4_3_4_4_fast"
 # ## 3. Tasks 4.3 and 4.4: fast convolution
@@ -257,7 +257,7 @@ for k, (name, x_shape, w_shape, conv_param) in enumerate(conv_cases):
 out32, _ = conv_forward_fast(x.astype(np.float32), w.astype(np.float32), b.astype(np.float32), conv_param)
 assert out32.dtype == np.float32, f"float32 inputs should give float32 outputs, got {out32.dtype}"
 
-# %% autograde="conv_forward_fast" points=4
+# %% autograde="conv_forward_fast"
 
 # %% id="tasks_4_3_4_4_code_2"
 for k, (name, x_shape, w_shape, conv_param) in enumerate(conv_cases):
@@ -271,7 +271,7 @@ for k, (name, x_shape, w_shape, conv_param) in enumerate(conv_cases):
     for label, got, expected in zip(("dx", "dw", "db"), fast, naive, strict=True):
         check_close(got, expected, f"conv_backward_fast {label} = naive, {name}", tol=1e-10)
 
-# %% autograde="conv_backward_fast" points=5
+# %% autograde="conv_backward_fast"
 
 # %% [markdown] id="tasks_4_5_4_8_fast"
 # ## 4. Tasks 4.5 to 4.8: fast pooling
@@ -326,7 +326,7 @@ def compare_pool(fast_forward, fast_backward, naive_forward, naive_backward, lab
 compare_pool(max_pool_forward_fast, max_pool_backward_fast, max_pool_forward_naive, max_pool_backward_naive,
              "max_pool", backward=False)
 
-# %% autograde="max_pool_forward_fast" points=3
+# %% autograde="max_pool_forward_fast"
 
 # %% id="tasks_4_5_4_8_code_2"
 compare_pool(max_pool_forward_fast, max_pool_backward_fast, max_pool_forward_naive, max_pool_backward_naive,
@@ -337,19 +337,19 @@ check_close(max_pool_backward_fast(np.ones_like(out), cache)[0, 0],
             [[1, 0, 1, 0], [0, 0, 0, 0], [1, 0, 1, 0], [0, 0, 0, 0]],
             "ties: each window's gradient goes to its first maximum", hint="np.argmax gives the first")
 
-# %% autograde="max_pool_backward_fast" points=4
+# %% autograde="max_pool_backward_fast"
 
 # %% id="tasks_4_5_4_8_code_3"
 compare_pool(avg_pool_forward_fast, avg_pool_backward_fast, avg_pool_forward_naive, avg_pool_backward_naive,
              "avg_pool", backward=False)
 
-# %% autograde="avg_pool_forward_fast" points=3
+# %% autograde="avg_pool_forward_fast"
 
 # %% id="tasks_4_5_4_8_code_4"
 compare_pool(avg_pool_forward_fast, avg_pool_backward_fast, avg_pool_forward_naive, avg_pool_backward_naive,
              "avg_pool", backward=True)
 
-# %% autograde="avg_pool_backward_fast" points=3
+# %% autograde="avg_pool_backward_fast"
 
 # %% [markdown] id="how_much_faster"
 # ## 5. How much faster?

@@ -176,7 +176,7 @@ b = np.linspace(-0.3, 0.3, 5)
 out, cache = affine_relu_forward(x, w, b)
 check_close(out, relu_forward(affine_forward(x, w, b)[0])[0], "affine_relu_forward = affine then relu")
 
-# %% autograde="affine_relu_forward" points=1
+# %% autograde="affine_relu_forward"
 
 # %% id="sandwich_layers_code_2"
 _, cache = affine_relu_forward(x, w, b)
@@ -189,7 +189,7 @@ for name, got, value in (("dx", dx, x), ("dw", dw, w), ("db", db, b)):
     check_close(got, eval_numerical_gradient_array(forward, value.copy(), dout), f"affine_relu_backward {name}",
                 tol=1e-6, hint="relu_backward first (the last layer), then affine_backward")
 
-# %% autograde="affine_relu_backward" points=2
+# %% autograde="affine_relu_backward"
 
 # %% id="sandwich_layers_code_3"
 x = np.sin(np.arange(2 * 3 * 6 * 6.0) * 0.7).reshape(2, 3, 6, 6)
@@ -200,7 +200,7 @@ pool_param = {"pool_height": 2, "pool_width": 2, "stride": 2}
 out, cache = conv_relu_forward(x, w, b, conv_param)
 check_close(out, np.maximum(layer_utils.conv_forward(x, w, b, conv_param)[0], 0), "conv_relu_forward = conv then relu")
 
-# %% autograde="conv_relu_forward" points=1
+# %% autograde="conv_relu_forward"
 
 # %% id="sandwich_layers_code_4"
 out, cache = conv_relu_forward(x, w, b, conv_param)
@@ -213,7 +213,7 @@ check_close(dw, eval_numerical_gradient_array(lambda v: conv_relu_forward(x, v, 
 check_close(db, eval_numerical_gradient_array(lambda v: conv_relu_forward(x, w, v, conv_param)[0], b.copy(), dout),
             "conv_relu_backward db", tol=1e-6)
 
-# %% autograde="conv_relu_backward" points=2
+# %% autograde="conv_relu_backward"
 
 # %% id="sandwich_layers_code_5"
 out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool_param)
@@ -221,7 +221,7 @@ expected = layer_utils.max_pool_forward(np.maximum(layer_utils.conv_forward(x, w
 check_close(out, expected, "conv_relu_pool_forward = conv, relu, then max pool")
 assert out.shape == (2, 4, 3, 3), f"expected (2, 4, 3, 3), got {out.shape}"
 
-# %% autograde="conv_relu_pool_forward" points=2
+# %% autograde="conv_relu_pool_forward"
 
 # %% id="sandwich_layers_code_6"
 out, cache = conv_relu_pool_forward(x, w, b, conv_param, pool_param)
@@ -235,7 +235,7 @@ check_close(dw, eval_numerical_gradient_array(lambda v: conv_relu_pool_forward(x
 check_close(db, eval_numerical_gradient_array(lambda v: conv_relu_pool_forward(x, w, v, conv_param, pool_param)[0],
                                               b.copy(), dout), "conv_relu_pool_backward db", tol=1e-6)
 
-# %% autograde="conv_relu_pool_backward" points=3
+# %% autograde="conv_relu_pool_backward"
 
 # %% [markdown] id="three_layer_convnet"
 # ## 2. A three-layer ConvNet
@@ -275,7 +275,7 @@ model.reg = 1.0
 assert model.loss(X, y)[0] > loss, "the regularised loss should be larger"
 model.reg = 0.0
 
-# %% autograde="three_layer_forward" points=3
+# %% autograde="three_layer_forward"
 
 # %% [markdown] id="gradient_check_runs_float64"
 # The gradient check runs in **float64**: centred differences with $h = 10^{-5}$ need more digits than
@@ -295,7 +295,7 @@ for name in sorted(model.params):
     numeric = eval_numerical_gradient(f, model.params[name])
     check_close(grads[name], numeric, f"ThreeLayerConvNet gradient of {name}", tol=1e-5)
 
-# %% autograde="three_layer_backward" points=4
+# %% autograde="three_layer_backward"
 
 # %% [markdown] id="task_5_9_adam"
 # ## 3. Task 5.9: Adam
@@ -324,7 +324,7 @@ check_close(config["m"], expected_adam("m"), "adam m", tol=1e-9)
 check_close(config["v"], expected_adam("v"), "adam v", tol=1e-9)
 assert config["t"] == 6, f"adam should count this step: t should be 6, got {config['t']}"
 
-# %% autograde="adam" points=3
+# %% autograde="adam"
 
 # %% [markdown] id="overfit_small_dataset"
 # ## 4. Overfit a small dataset

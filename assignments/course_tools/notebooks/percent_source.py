@@ -6,8 +6,8 @@ role; a cell without ``autograde``, ``join`` or ``build`` needs an ``id``:
 
 - ``# %% [markdown] id="convolution_by_hand"``: prose, read-only in the release (nbgrader "locked");
 - ``# %% id="convolution_by_hand_code"``: a visible check, read-only;
-- ``# %% autograde="relu_forward" points=2``: the grade cell of a student function, empty in the
-  source (``cells.autograded_cell`` writes its comment);
+- ``# %% autograde="relu_forward"``: the grade cell of a student function, empty in the source
+  (``cells.autograded_cell`` writes its comment, with the points ``cs_conv.tasks.TASKS`` gives it);
 - ``# %% [markdown] id="jacobian" answer=2``: a written answer graded by hand (2 points), holding the
   model answer; the markdown cell above it is the question and begins
   ``**Question (2 points, graded by hand).**``;
@@ -44,7 +44,7 @@ from course_tools.cells import answer_cell, autograded_cell, locked_cell, new_no
 
 FOLDER = Path(__file__).resolve().parent
 SHARED = FOLDER / "shared.py"
-ROLES = {"id", "include", "join", "build", "autograde", "points", "answer"}
+ROLES = {"id", "include", "join", "build", "autograde", "answer"}
 NAME = re.compile(r"[a-z0-9_]+")
 MAX_ID = 64  # nbformat's limit on a cell id
 
@@ -196,12 +196,10 @@ def _joined(cells: list[SourceCell]) -> list[SourceCell]:
 def _nbgrader_cells(cells: list[SourceCell], prefix: str) -> list[NotebookNode]:
     built: list[NotebookNode] = []
     for cell in cells:
-        if ("autograde" in cell.roles) != ("points" in cell.roles):
-            raise SourceError(f"{cell.describe()}: an autograde cell declares its points, and only it does")
         if "autograde" in cell.roles:
             if cell.text.strip():
                 raise SourceError(f"{cell.describe()}: an autograde cell is empty in the source (the build writes it)")
-            built.append(autograded_cell(cell.roles["autograde"], cell.roles["points"]))
+            built.append(autograded_cell(cell.roles["autograde"]))
             continue
         grade_id = _grade_id(cell, prefix)
         if "answer" in cell.roles:
