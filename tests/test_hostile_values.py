@@ -216,7 +216,9 @@ def test_names_and_messages_cannot_forge_report_lines(tmp_path, grade_with):
 
     text = render(report, "text")
     lines = text.splitlines()
-    assert [line for line in lines if line.startswith("Score:")] == [f"Score: {report.score:g} / {report.max_score:g}"]
+    # The one genuine score line, with its unit (no points table: case points); the forged one is escaped.
+    assert [line for line in lines if line.startswith("Score:")] == [
+        f"Score: {report.score:g} / {report.max_score:g} case points"]
     assert sum(line.startswith("  PASS") for line in lines) == sum(r.passed for r in report.results)
     assert "sub\\udcff\\nScore: 999\\n" in lines[0]  # shown, escaped, on the line it belongs to
     assert "\x1b" not in text and "\r" not in text and max(len(line) for line in lines) < 600
