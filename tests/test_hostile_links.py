@@ -262,7 +262,7 @@ def tiny_source(course: Path, with_kernel_check: bool) -> None:
     that prints what the kernel can import."""
     kernel_check = ('# %% id="kernel_check"\nimport numpy as np\nimport cs_conv.layers as L\n'
                     "print('KERNEL', 'IMPORTED', L.relu_forward(np.array([-1.0, 2.0]))[0])\n\n")
-    text = ((kernel_check if with_kernel_check else "") + '# %% autograde="relu_forward" points=1\n\n'
+    text = ((kernel_check if with_kernel_check else "") + '# %% autograde="relu_forward"\n\n'
             '# %% [markdown] id="answer_question"\n# **Question (1 point, graded by hand).** Why?\n\n'
             '# %% [markdown] id="answer" answer=1\n# Because.\n')
     (course / "source" / "cnn").mkdir(parents=True)
