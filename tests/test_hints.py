@@ -2,7 +2,7 @@
 
 Every mistake here is written the way a student writes it (plain loops over a CS231n-style layer),
 independently of the variants in ``autograder.hints``; the right answers come from the grader's
-reference, which ``test_autograder_units`` checks against centred differences and hand-traced cases.
+reference, which ``test_reference`` checks against centred differences and hand-traced cases.
 """
 
 from __future__ import annotations
