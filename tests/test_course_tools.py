@@ -157,7 +157,7 @@ def test_one_autograder_process_judges_a_run_on_one_seed(tmp_path, own_services)
     step = verdicts.RunAutograder()
     judged = [verdicts.run_autograder(folder, command, 60, step._run_seed)["output"] for folder in folders]
     assert judged[0] == judged[1], "the second student went to the same process, on the same seed"
-    assert verdicts.RunAutograder()._run_seed != step._run_seed, "another run draws another secret seed"
+    assert verdicts.RunAutograder()._run_seed != step._run_seed, "another step (a submission) draws another seed"
 
 
 def test_a_fixed_grader_judges_a_submission_again_instead_of_serving_its_cached_verdict(tmp_path, monkeypatch,

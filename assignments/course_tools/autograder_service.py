@@ -4,8 +4,8 @@
 grading process (a ``make grade`` worker, a plain ``nbgrader autograde``, a formgrader server)
 keeps one ``autograder serve`` process (``autograder.worker``) per command line, points table and
 version of the grader's source, and hands it one submission after another: the interpreter, the
-grader's imports, its speed yardsticks and the expected values it has computed for the run's
-seed (``autograder.memo``) are paid for once, not once per student. An edited grader gets a new
+grader's imports and its speed yardsticks are paid for once, not once per student, and so are the
+expected values (``autograder.memo``) wherever students share a seed (``make grade``'s run). An edited grader gets a new
 process (the old one is stopped), so a fix judges the next regrade; a process that stalls past
 the time limit, or dies, is replaced and that submission's grading fails with the reason.
 

@@ -8,9 +8,10 @@ A grade cell in this course holds no test, only a comment naming a student funct
     grades the submission's folder as nbgrader copied it, before any of its notebooks' kernels
     has run, once per submission and version of the grader (``verdict_key``), and keeps the
     results (in memory, and as JSON in ``results_dir`` for the exports). The grading is done by
-    a long-lived ``python -m autograder serve`` (``course_tools.autograder_service``) on one
-    secret seed per run of the step, so every student of a run is judged on the same inputs and
-    the grader's expected values for them are computed once.
+    a long-lived ``python -m autograder serve`` (``course_tools.autograder_service``). Under
+    ``make grade`` every student of a run is judged on one secret seed (its workers share it), so
+    the grader's expected values for those inputs are computed once per worker; elsewhere
+    (``nbgrader autograde``, formgrader) each submission gets a fresh secret seed of its own.
 ``ApplyVerdicts`` (after ``Execute`` and ``LimitOutput``, before ``SaveAutoGrades``)
     replaces each grade cell's outputs with the verdict: the messages of the tests named after
     its function (``cases_for``), then the points as a number, which ``SaveAutoGrades``
@@ -190,14 +191,16 @@ class RunAutograder(NbGraderPreprocessor):
                    help="The autograder's command line, run from the repository root").tag(config=True)
     timeout = Integer(900, help="Seconds the autograder may take for one submission").tag(config=True)
     seed = Integer(-1, help="The autograder's seed for every case's inputs, to repeat a grading exactly "
-                            "(comparing two gradings); -1, the default: a fresh secret seed for each run of "
-                            "this step (one nbgrader command, or one make grade)").tag(config=True)
+                            "(comparing two gradings); -1, the default: a fresh secret seed for each "
+                            "submission (make grade gives its run's workers one seed)").tag(config=True)
     results_dir = Unicode("", help="Folder for each submission's results.json "
                                    "(default: verdicts/ beside the gradebook)").tag(config=True)
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)
-        self._run_seed = new_run_seed()  # the secret seed when none is configured: one per run of the step
+        # The secret seed when none is configured. nbgrader makes a step per notebook, and a submission's
+        # first notebook grades it, so this is one fresh seed per submission.
+        self._run_seed = new_run_seed()
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         folder = _submission_folder(resources)
