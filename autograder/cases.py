@@ -40,6 +40,11 @@ def new_run_seed() -> int:
     return secrets.randbits(SEED_BITS)
 
 
+def seed_line(seed: int) -> str:
+    """How a run's seed is told to the instructor (stderr, a log), never to a student."""
+    return f"run seed {seed} (repeat these inputs with --seed {seed})"
+
+
 def case_seed(run_seed: int, title: str) -> int:
     """The seed of the case called ``title`` in the run seeded ``run_seed`` (a keyed BLAKE2b of the title)."""
     key = run_seed.to_bytes(SEED_BITS // 8, "little")

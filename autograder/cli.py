@@ -22,7 +22,7 @@ from pathlib import Path
 
 from autograder import catalog, points
 from autograder.build import default_cache_dir
-from autograder.cases import SEED_BITS, new_run_seed
+from autograder.cases import SEED_BITS, new_run_seed, seed_line
 from autograder.grade import Settings, grade
 from autograder.limits import Limits, parse_size
 from autograder.points import TaskPoints
@@ -164,10 +164,6 @@ def serve(args: argparse.Namespace, table: dict[str, TaskPoints]) -> int:
     return 0
 
 
-def _seed_line(seed: int) -> str:
-    return f"run seed {seed} (repeat these inputs with --seed {seed})"
-
-
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     try:
@@ -183,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
         if not args.path.is_dir():
             print(f"error: {args.path} is not a folder", file=sys.stderr)
             return 2
-        print(_seed_line(seed), file=sys.stderr)
+        print(seed_line(seed), file=sys.stderr)
         report = dataclasses.replace(grade(args.path, dataclasses.replace(_settings(args), seed=seed)), points=table)
         text = render(report, args.format)
         if args.out:
@@ -208,5 +204,5 @@ def main(argv: list[str] | None = None) -> int:
     failed = [o.student for o in outcomes if o.error]
     print(f"graded {len(outcomes) - len(failed)} of {len(outcomes)} submissions; CSV in {args.csv}"
           + (f"; could not grade: {', '.join(failed)}" if failed else "")
-          + f"; {_seed_line(seed)}", file=sys.stderr)
+          + f"; {seed_line(seed)}", file=sys.stderr)
     return 0

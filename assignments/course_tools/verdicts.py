@@ -40,7 +40,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.cases import new_run_seed
+from autograder.cases import new_run_seed, seed_line
 from autograder.results import one_line
 from cs_conv.tasks import TASKS
 from nbformat import v4
@@ -94,11 +94,15 @@ def source_digest(base: Path, patterns: tuple[str, ...], skip: tuple[str, ...] =
     return digest.hexdigest()
 
 
-def verdict_key(folder: Path, command: list[str], seed: int, table: dict) -> str:
+def grader_digest() -> str:
+    """A digest of the grader's source, read afresh on each call, so a grader fixed while formgrader
+    runs is seen at the next regrade."""
+    return source_digest(REPO, GRADER_SOURCES)
+
+
+def verdict_key(folder: Path, grader: str, command: list[str], seed: int, table: dict) -> str:
     """What a verdict is cached under: the submission's files, and the grader that judged them (its
-    source, the command line that runs it, the seed setting and the points ``table``). Read afresh for
-    every submission, so a grader fixed while formgrader runs judges the next regrade itself."""
-    grader = source_digest(REPO, GRADER_SOURCES)
+    source's ``grader_digest``, the command line that runs it, the seed setting and the points ``table``)."""
     return hashlib.sha256(json.dumps([submission_digest(folder), grader, command, seed, table],
                                      sort_keys=True).encode()).hexdigest()
 
@@ -125,20 +129,20 @@ def points_table(db_url: str, assignment: str) -> dict[str, dict]:
 
 
 def run_autograder(folder: Path, command: list[str], timeout: int, seed: int, log: Path | None = None,
-                   table: dict | None = None) -> dict:
+                   table: dict | None = None, grader: str | None = None) -> dict:
     """Grade ``folder`` on ``seed`` with the autograder that ``command`` runs (``command serve``) and
     return its results.json, in the points of ``table`` (``points_table``'s form) when one is given.
+    ``grader`` is the source's ``grader_digest``, when the caller has just read it.
 
     The run's seed (which repeats it with ``--seed``) and the grader's diagnostics go to ``log``,
     for the instructor only.
     """
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     env.pop("NBGRADER_EXECUTION", None)
-    results = autograder_service.grade(folder, command, REPO, env, source_digest(REPO, GRADER_SOURCES), timeout,
-                                       seed, table)
+    results = autograder_service.grade(folder, command, REPO, env, grader or grader_digest(), timeout, seed, table)
     if log is not None:
         diagnostics = (results.get("extra_data") or {}).get("diagnostics") or []
-        log.write_text("\n".join([f"run seed {seed} (repeat these inputs with --seed {seed})", *diagnostics]) + "\n")
+        log.write_text("\n".join([seed_line(seed), *diagnostics]) + "\n")
     return results
 
 
@@ -205,7 +209,8 @@ class RunAutograder(NbGraderPreprocessor):
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         folder = _submission_folder(resources)
         table = points_table(resources["nbgrader"]["db_url"], resources["nbgrader"]["assignment"])
-        key = verdict_key(folder, list(self.command), self.seed, table)
+        grader = grader_digest()
+        key = verdict_key(folder, grader, list(self.command), self.seed, table)
         target = results_folder(resources["nbgrader"]["db_url"], self.results_dir) / resources["nbgrader"]["assignment"]
         target.mkdir(parents=True, exist_ok=True)
         student = resources["nbgrader"]["student"]
@@ -214,7 +219,7 @@ class RunAutograder(NbGraderPreprocessor):
             started = time.perf_counter()
             _RESULTS[key] = run_autograder(folder, list(self.command), self.timeout,
                                            self._run_seed if self.seed < 0 else self.seed,
-                                           log=target / f"{student}.log", table=table)
+                                           log=target / f"{student}.log", table=table, grader=grader)
             self.log.info("Autograder: graded in %.2f s", time.perf_counter() - started)
         resources.setdefault("cs_conv", {})["autograder"] = _RESULTS[key]
         (target / f"{student}.json").write_text(json.dumps(_RESULTS[key], indent=1))

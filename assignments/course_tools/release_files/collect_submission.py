@@ -85,7 +85,7 @@ def written_answers_html(folder: Path, out: Path) -> Path:
 
 def browser() -> str | None:
     """A Chrome or Chromium on this computer, if there is one."""
-    found = next((shutil.which(name) for name in BROWSERS if shutil.which(name)), None)
+    found = next(filter(None, map(shutil.which, BROWSERS)), None)
     return found or next((path for path in MAC_BROWSERS if Path(path).is_file()), None)
 
 
