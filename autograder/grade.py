@@ -31,7 +31,7 @@ from autograder.limits import Limits
 from autograder.results import CaseResult, Report
 from autograder.sandbox import Sandbox, default_identity
 from autograder.student import Student, StudentFailure
-from autograder.submission import Staged, stage
+from autograder.submission import PACKAGE, Staged, stage
 from cs_conv.tasks import TASKS
 
 EXTENSION_MODULE = "cs_conv.im2col_cython"
@@ -105,10 +105,18 @@ def build_step(g: Grading) -> None:
 
 
 def run_step(g: Grading) -> None:
-    """Run every selected check in its own fresh process, forked in the submission's sandbox."""
+    """Run every selected check in its own fresh process, forked in the submission's sandbox.
+
+    First the sources are compiled to bytecode once (``Student.precompile``), so no check pays for that.
+    """
     assert g.staged is not None
+    limits = g.settings.limits
     student = Student(g.sandbox, g.staged.root, g.scratch / "run", g.settings.limits)
     try:
+        if not g.staged.problem and g.budget.left() > 0:
+            sources = [f"{PACKAGE}/{name}" for name in g.staged.files if name.endswith(".py")]
+            compiled = student.precompile(sources, g.budget.deadline(limits.import_seconds, limits.import_seconds))
+            g.diagnostics.append(f"bytecode: {compiled} of {len(sources)} sources compiled before the checks")
         for check in g.checks:
             if g.staged.problem:
                 _fail_all(g, check, g.staged.problem)

@@ -133,6 +133,22 @@ sys.modules["autograder.judge"] = types.ModuleType("autograder.judge")
     assert_contained(report, seconds, "out relative error")
 
 
+def test_breaking_the_modules_the_fork_server_preloads_reaches_no_later_check(make_submission, grade_with):
+    # The fork server imports these once for every check (runner.WARM); a check that breaks them breaks
+    # only its own copy: the fast layers' check, later, still builds its dataclasses and thread pool.
+    patch = in_relu_forward("""
+import concurrent.futures, concurrent.futures.thread, dataclasses, gc, threadpoolctl, typing
+def broken(*args, **kwargs):
+    raise RuntimeError("patched by an earlier check")
+dataclasses.dataclass = concurrent.futures.ThreadPoolExecutor = broken
+concurrent.futures.thread.ThreadPoolExecutor = threadpoolctl.ThreadpoolController = typing.TypeVar = broken
+gc.unfreeze()
+return np.zeros_like(x), x
+""")
+    report, seconds = graded(grade_with, make_submission(patch), only=("relu_forward", "max_pool_forward_fast"))
+    assert_contained(report, seconds, "out relative error", keep="max_pool_forward_fast")
+
+
 @pytest.mark.parametrize("liar, reason", [
     ("class Liar(np.ndarray):\n"
      "    def __eq__(self, other):\n        return np.ones(self.shape, bool)\n"

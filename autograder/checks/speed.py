@@ -7,7 +7,9 @@ receiving the result. Each repeat sends fresh inputs from the case's secret seed
 cached answer nor a table computed offline can stand in for the layer. The
 yardstick is the reference's plain loop layer for the same direction
 (``reference.conv_backward_loops`` for a backward case), also timed here, at most
-every two minutes. A backward repeat is handed the cache of the student's own forward
+every two minutes, on the batch's first image: the loops go over the batch one image at a
+time, so their time for the batch is the batch size times that (their once-per-call costs
+are microseconds next to an image's milliseconds). A backward repeat is handed the cache of the student's own forward
 pass when that passes (``expect.cache_for``), as the other backward cases are.
 
 The student's median repeat is judged, not the best: a layer that was fast on one
@@ -15,7 +17,7 @@ repeat (say one whose answer it had worked out beforehand) and slow on the rest 
 slow. A first repeat is judged but not timed, so that first-call costs (the
 process's first large arrays, a thread pool starting) do not count. Noise on a
 loaded machine only ever adds time, so the yardstick (the grader's own code) takes
-its best of 2, and the bar is low next to the gap it tests: the inputs are large
+its best of 3, and the bar is low next to the gap it tests: the inputs are large
 enough that the cost of each request is small next to the work, and the solved
 layers' median repeat measures 12-150x the loop even with the machine's load average
 far above its core count, a layer that calls the loops about 1x, and the bar is 5x.
@@ -37,7 +39,7 @@ from autograder.judge import Fail
 FACTOR = 5.0
 REPEATS = 5
 WARMUPS = 1  # judged, not timed
-YARDSTICK_REPEATS = 2
+YARDSTICK_REPEATS = 3
 CONV_X, CONV_W = (8, 8, 16, 16), (8, 8, 3, 3)
 CONV_PARAM: dict[str, Any] = {"stride": 1, "pad": 1}
 POOL_X = (8, 8, 48, 48)
@@ -68,18 +70,23 @@ def _yardstick(kind: str, backward: bool) -> float:
 
 
 def _measure_loops(kind: str, backward: bool) -> float:
+    """Seconds the loop layer takes on a speed case's whole batch: its best on one image, times the batch."""
     rng = np.random.default_rng(0)
     if kind == "conv":
-        x, w, b = rng.standard_normal(CONV_X), rng.standard_normal(CONV_W), rng.standard_normal(CONV_W[0])
+        x, w, b = rng.standard_normal((1, *CONV_X[1:])), rng.standard_normal(CONV_W), rng.standard_normal(CONV_W[0])
         if backward:
             dout = rng.standard_normal(reference.conv_forward(x, w, b, CONV_PARAM).shape)
-            return _best_seconds(lambda: reference.conv_backward_loops(dout, x, w, CONV_PARAM), YARDSTICK_REPEATS)
-        return _best_seconds(lambda: reference.conv_forward_loops(x, w, b, CONV_PARAM), YARDSTICK_REPEATS)
-    x = rng.standard_normal(POOL_X)
+            one = _best_seconds(lambda: reference.conv_backward_loops(dout, x, w, CONV_PARAM), YARDSTICK_REPEATS)
+        else:
+            one = _best_seconds(lambda: reference.conv_forward_loops(x, w, b, CONV_PARAM), YARDSTICK_REPEATS)
+        return one * CONV_X[0]
+    x = rng.standard_normal((1, *POOL_X[1:]))
     if backward:
         dout = rng.standard_normal(reference.max_pool_forward(x, POOL_PARAM).shape)
-        return _best_seconds(lambda: reference.pool_backward_loops(dout, x, POOL_PARAM, kind), YARDSTICK_REPEATS)
-    return _best_seconds(lambda: reference.pool_forward_loops(x, POOL_PARAM, kind), YARDSTICK_REPEATS)
+        one = _best_seconds(lambda: reference.pool_backward_loops(dout, x, POOL_PARAM, kind), YARDSTICK_REPEATS)
+    else:
+        one = _best_seconds(lambda: reference.pool_forward_loops(x, POOL_PARAM, kind), YARDSTICK_REPEATS)
+    return one * POOL_X[0]
 
 
 def _timed_case(function: str, yardstick: Callable[[], float], trial: Callable[[Context], float],
