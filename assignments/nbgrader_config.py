@@ -21,7 +21,6 @@ from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
 from nbgrader.converters import GenerateAssignment, GenerateFeedback  # noqa: E402
 from nbgrader.preprocessors import (  # noqa: E402
     AssignLatePenalties,
-    CheckCellMetadata,
     DeduplicateIds,
     IgnorePattern,
     LimitOutput,
@@ -32,6 +31,7 @@ from nbgrader.preprocessors import (  # noqa: E402
 
 from course_tools.feedback_exporter import FeedbackExporter  # noqa: E402
 from course_tools.kernel import SandboxedExecute, SubmittedOutputs  # noqa: E402
+from course_tools.metadata_check import CheckCellMetadataSchemaOnce  # noqa: E402
 from course_tools.nofollow_copy import RefuseLinks, SafeCollect  # noqa: E402
 from course_tools.pending import MarkPending  # noqa: E402
 from course_tools.release import NOT_SUBMITTED, ReleaseFiles  # noqa: E402
@@ -98,7 +98,9 @@ c.ExchangeFactory.collect = SafeCollect
 # RestoreMissingCells must come before OverwriteCells, whose add_missing_cells (nbgrader 0.9)
 # raises KeyError when a read-only cell precedes a deleted grade cell. SubmittedOutputs is nbgrader's
 # ClearOutput when notebooks are re-run; otherwise it keeps the submitted outputs except in grade cells
-# and in read-only cells whose source OverwriteCells is about to put back.
+# and in read-only cells whose source OverwriteCells is about to put back. CheckCellMetadataSchemaOnce
+# is nbgrader's CheckCellMetadata, checking nbgrader's schema against JSON Schema's once per process
+# instead of once per cell (course_tools/metadata_check.py); here and at the end of autograding.
 c.Autograde.sanitize_preprocessors = [
     RefuseLinks,
     StripForgedCells,
@@ -107,7 +109,7 @@ c.Autograde.sanitize_preprocessors = [
     OverwriteKernelspec,
     RestoreMissingCells,
     OverwriteCells,
-    CheckCellMetadata,
+    CheckCellMetadataSchemaOnce,
 ]
 
 # Autograding, in order. The kernel's own outputs are never trusted:
@@ -130,7 +132,7 @@ c.Autograde.autograde_preprocessors = [
     SaveAutoGrades,
     SanitiseStudentContent,
     AssignLatePenalties,
-    CheckCellMetadata,
+    CheckCellMetadataSchemaOnce,
 ]
 
 # Every HTML page made with this configuration (generate_feedback, formgrader started from this
