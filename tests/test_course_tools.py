@@ -205,3 +205,29 @@ def test_a_fixed_grader_judges_a_submission_again_instead_of_serving_its_cached_
         gradebook.update_or_create_grade_cell(grade_id_for("relu_forward"), "01", "cnn", max_score=2,
                                               cell_type="code")
     assert judge()[1] == 5
+
+
+def test_a_conversion_reads_its_source_cells_once_and_the_next_conversion_afresh(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # for alembic
+    db_url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    name = grade_id_for("relu_forward")
+
+    def release(points: float) -> None:
+        with Gradebook(db_url) as gradebook:
+            gradebook.update_or_create_assignment("cnn")
+            gradebook.update_or_create_notebook("01", "cnn")
+            gradebook.update_or_create_grade_cell(name, "01", "cnn", max_score=points, cell_type="code")
+            gradebook.update_or_create_source_cell(name, "01", "cnn", source="# relu", cell_type="code",
+                                                   locked=True)
+
+    release(1)
+    resources = {"nbgrader": {"db_url": db_url, "assignment": "cnn", "notebook": "01", "student": "s"}}
+    cells = verdicts.conversion_source_cells(resources)
+    assert cells == verdicts.source_cells(resources["nbgrader"])
+    assert cells[name].nbgrader["points"] == 1.0
+    release(2)  # the instructor regenerates the assignment while formgrader runs
+    assert verdicts.conversion_source_cells(resources) is cells, "the steps of one conversion share one reading"
+    next_conversion = {"nbgrader": dict(resources["nbgrader"])}
+    assert verdicts.conversion_source_cells(next_conversion)[name].nbgrader["points"] == 2.0
+    resources["nbgrader"]["notebook"] = "02"
+    assert verdicts.conversion_source_cells(resources) is None, "a reading is for the notebook it was made for"

@@ -62,7 +62,7 @@ from course_tools.jail import (
     summary,
 )
 from course_tools.prebuild import seed_extension
-from course_tools.verdicts import source_cells
+from course_tools.verdicts import conversion_source_cells
 
 # Environment variables a kernel may inherit; everything else (tokens, paths) stays out.
 PASSED_ENV = ("NBGRADER_EXECUTION", "JPY_PARENT_PID", "JPY_SESSION_NAME", "LANG", "LC_ALL", "TERM",
@@ -192,7 +192,7 @@ class SubmittedOutputs(GradingMode, ClearOutput):
     def preprocess(self, nb, resources):
         if self.execute_notebooks:
             return super().preprocess(nb, resources)
-        cells = source_cells(resources["nbgrader"]) or {}
+        cells = conversion_source_cells(resources) or {}
         for cell in nb.cells:
             name = cell.metadata.get("nbgrader", {}).get("grade_id")
             source = cells.get(name)

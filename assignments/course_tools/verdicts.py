@@ -243,7 +243,7 @@ class ApplyVerdicts(NbGraderPreprocessor):
         if results is None:
             raise AutograderError("ApplyVerdicts needs RunAutograder earlier in the pipeline")
         info = resources["nbgrader"]
-        cells = source_cells(info)
+        cells = conversion_source_cells(resources)
         if cells is None:
             raise AutograderError(f"the gradebook has no notebook {info['notebook']} in {info['assignment']}")
         for cell in nb.cells:
@@ -314,7 +314,7 @@ class StripForgedCells(NbGraderPreprocessor):
     """
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
-        cells = source_cells(resources["nbgrader"])
+        cells = conversion_source_cells(resources)
         if cells is None:
             return nb, resources
         claims = [_claimed_id(cell, cells) for cell in nb.cells]
@@ -346,7 +346,7 @@ class RestoreMissingCells(NbGraderPreprocessor):
 
     def preprocess(self, nb: NotebookNode, resources: dict) -> tuple[NotebookNode, dict]:
         info = resources["nbgrader"]
-        cells = source_cells(info)
+        cells = conversion_source_cells(resources)
         if cells is None:
             return nb, resources
         order = _source_order(info, cells)
@@ -400,6 +400,24 @@ def source_cells(info: dict) -> dict[str, SourceCell] | None:
         except MissingEntry:
             return None
         return read(notebook)  # while the gradebook is open: its cells load lazily
+
+
+def conversion_source_cells(resources: dict) -> dict[str, SourceCell] | None:
+    """``source_cells`` for the notebook being converted, read from the gradebook once per conversion.
+
+    nbgrader gives each conversion of a notebook (sanitising, then autograding) a fresh ``resources``,
+    which its steps hand on one to the next; ``StripForgedCells``, ``SubmittedOutputs`` and
+    ``RestoreMissingCells`` share one reading (kept in ``resources["cs_conv"]`` with the gradebook,
+    assignment and notebook it was read for), where each used to read the gradebook again. A gradebook
+    changed between conversions (regenerated while formgrader runs) is read afresh by the next one.
+    Callers must not change the cells: each step that puts metadata in a notebook copies it.
+    """
+    info = resources["nbgrader"]
+    read_for = (info["db_url"], info["assignment"], info["notebook"])
+    kept = resources.setdefault("cs_conv", {}).get("source_cells")
+    if kept is None or kept[0] != read_for:
+        kept = resources["cs_conv"]["source_cells"] = (read_for, source_cells(info))
+    return kept[1]
 
 
 def _claimed_id(cell: NotebookNode, known: dict[str, SourceCell]) -> str | None:
