@@ -40,7 +40,12 @@ sys.path.insert(0, str(ASSIGNMENTS))
 from course_tools.kernel import SandboxedExecute as CourseExecute  # noqa: E402
 from course_tools.mathml import to_mathml  # noqa: E402
 from course_tools.pending import MarkPending  # noqa: E402
-from course_tools.sanitise import SanitiseStudentContent, safe_markdown  # noqa: E402
+from course_tools.sanitise import (  # noqa: E402
+    SanitiseStudentContent,
+    remembered_safe_markdown,
+    rendered_safe_markdown,
+    safe_markdown,
+)
 from course_tools.verdicts import ApplyVerdicts  # noqa: E402
 
 NOTEBOOK = ASSIGNMENTS / "source" / "cnn" / "01_vector_backprop.ipynb"
@@ -371,3 +376,17 @@ def test_a_missing_attachment_does_not_break_autograde_or_feedback(course_config
     nb.cells[-1].source = "My sketch: ![grid](attachment:grid.png)"
     page = feedback_page(autograded(nb, course_config), course_config)
     assert "My sketch: ![grid](attachment:grid.png)" in page.all_text
+
+
+@pytest.mark.parametrize("attachments", [{}, {"exponents.png": {"image/png": PNG}},
+                                         {"exponents.png": {"image/jpeg": PNG, "image/png": PNG}},
+                                         {"exponents.png": {"image/png": PNG, "image/jpeg": PNG}}])
+def test_sanitised_markdown_is_remembered_per_process_as_it_was_rendered(attachments):
+    """A grading process renders each distinct cell once; what it keeps is what it would render again."""
+    source = HOSTILE_ANSWER + "\n![the exponents](attachment:exponents.png) and $\\frac{a}{b} < 0$"
+    remembered_safe_markdown.cache_clear()
+    first = safe_markdown(source, attachments)
+    again = safe_markdown(source, copy.deepcopy(attachments))
+    assert remembered_safe_markdown.cache_info().hits == 1
+    assert first == again == rendered_safe_markdown(source, attachments)
+    assert ("base64," in first) == bool(attachments), "an attachment is inlined, a missing one shown as text"

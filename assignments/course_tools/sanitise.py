@@ -27,6 +27,8 @@ and it cannot see what exists only after rendering (``javascript:`` links, merma
 
 from __future__ import annotations
 
+import functools
+import json
 from html import escape
 from urllib.parse import urlsplit
 
@@ -103,7 +105,33 @@ def safe_markdown(source: str, attachments: dict) -> str:
     so a later rendering (formgrader, JupyterLab) cannot turn cleaned text back into markup.
     Its newlines become ``&#10;``, the same character to HTML, because a blank line would end
     the block.
+
+    The result depends on ``source`` and ``attachments`` alone, and most markdown cells are the
+    instructor's, the same in every submission (and the same again when feedback sanitises the
+    autograded notebook): so a grading process remembers it for each distinct pair
+    (``remembered_safe_markdown``, keyed by the attachments' JSON, in their order).
     """
+    try:
+        attachments_json = json.dumps(attachments)
+        hash(source)
+    except (TypeError, ValueError):
+        return rendered_safe_markdown(source, attachments)
+    return remembered_safe_markdown(source, attachments_json)
+
+
+# Distinct markdown cells kept per process: the course's few hundred (as released and as sanitised),
+# and the recent students' own, which are seen once and are the first to go.
+REMEMBERED_MARKDOWN = 2048
+
+
+@functools.lru_cache(maxsize=REMEMBERED_MARKDOWN)
+def remembered_safe_markdown(source: str, attachments_json: str) -> str:
+    """``rendered_safe_markdown(source, json.loads(attachments_json))``, once per process for each pair."""
+    return rendered_safe_markdown(source, json.loads(attachments_json))
+
+
+def rendered_safe_markdown(source: str, attachments: dict) -> str:
+    """``safe_markdown``'s result, rendered and cleaned now."""
     try:
         html = MarkdownWithMath(renderer=MathMLRenderer(escape=False, attachments=attachments)).render(source)
     except InvalidNotebook:
