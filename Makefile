@@ -24,7 +24,9 @@ $(INSTALLED): pyproject.toml setup.py
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
+# The kit's extension, and the grader's shared Cython utility module in its build cache (a no-op once built).
 build: $(EXTENSION)
+	$(PY) -m autograder prepare
 
 # Compiles cs_conv/im2col_cython.pyx in place only when it, its directives or setup.py changed:
 # copying a new .so over one that a running kernel has loaded would crash that kernel.

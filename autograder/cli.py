@@ -1,4 +1,4 @@
-"""``python -m autograder grade PATH`` and ``python -m autograder grade-all DIR``.
+"""``python -m autograder grade PATH``, ``python -m autograder grade-all DIR`` and ``python -m autograder prepare``.
 
 ``grade`` exits 0 whenever grading itself worked, whatever the score; 1 when the
 grader failed (the report says why); 2 for bad arguments. See ``autograder.report``
@@ -6,6 +6,10 @@ for the JSON it writes. ``serve`` is grade-all's worker: it reads one JSON reque
 per line on stdin (``{"path": ..., "out": ..., "seed": ...}``), writes that submission's JSON
 report to ``out`` and answers one line on stdout (``{"ok": true}``, or
 ``{"error": ...}`` when the grader itself failed).
+
+``prepare`` builds ahead what every grading shares, Cython's utility module
+(``autograder.build.shared_library``), into the build cache; grading builds it on first use
+otherwise. The Gradescope image's ``setup.sh`` runs it, so no submission pays for it.
 
 Each run draws a secret seed for every case's inputs (``grade-all`` one for all its
 submissions) and writes it to stderr only, never into a report; ``--seed`` repeats a run.
@@ -21,7 +25,7 @@ import sys
 from pathlib import Path
 
 from autograder import catalog, points
-from autograder.build import default_cache_dir
+from autograder.build import default_cache_dir, shared_library
 from autograder.cases import SEED_BITS, new_run_seed, seed_line
 from autograder.grade import Settings, grade
 from autograder.limits import Limits, parse_size
@@ -130,6 +134,11 @@ def parser() -> argparse.ArgumentParser:
 
     worker = commands.add_parser("serve", help="grade-all's worker: grade submissions named on stdin")
     _limit_options(worker)
+
+    prepare = commands.add_parser("prepare", help="build Cython's utility module, which every build of a "
+                                  "submission's .pyx shares, into the build cache ahead of grading")
+    prepare.add_argument("--cache", type=Path, default=default_cache_dir(), metavar="DIR",
+                         help="build cache folder (default %(default)s)")
     return main
 
 
@@ -166,6 +175,14 @@ def serve(args: argparse.Namespace, table: dict[str, TaskPoints]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    if args.command == "prepare":
+        library = shared_library(args.cache)
+        if library is None:
+            print("error: Cython's utility module could not be built here; each build will carry its own copy",
+                  file=sys.stderr)
+            return 1
+        print(f"Cython's utility module, shared by every build: {library}")
+        return 0
     try:
         catalog.select(_only(args))
         table = _points(args)

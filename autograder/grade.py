@@ -96,9 +96,7 @@ def build_step(g: Grading) -> None:
     g.build = result
     g.diagnostics.append(f"build: {'cache hit' if result.cached else 'compiled'} in {result.seconds:.1f} s")
     if result.ok and result.library is not None:
-        target = g.staged.root / "cs_conv" / result.library.name
-        shutil.copyfile(result.library, target)
-        target.chmod(0o755)
+        result.install(g.staged.root / PACKAGE)
     else:
         g.broken[EXTENSION_MODULE] = f"cs_conv/{PYX} did not compile: {result.message}"
         g.report.notes.append(g.broken[EXTENSION_MODULE])

@@ -9,8 +9,9 @@
    past that, a comment naming the student keeps the files distinct). Its notebooks are as
    submitted, with outputs: the release's notebooks executed once with the solved kit, with the
    student's own written answers.
-2. ``python -m course_tools.grading`` on it (``make grade``'s module, nbgrader underneath) with an
-   empty build cache, once per ``--workers`` count, each on a fresh copy: wall clock, seconds per
+2. ``python -m course_tools.grading`` on it (``make grade``'s module, nbgrader underneath) with a
+   build cache that holds no student's build (only Cython's shared utility module, as ``make build``
+   leaves it), once per ``--workers`` count, each on a fresh copy: wall clock, seconds per
    student, students per hour, peak memory (the resident memory of the whole process tree,
    sampled), and where the time went, from the per-student logs (seconds of worker time per
    student): the autograder, notebook handling (nbgrader's conversions and our steps in them), kernels
@@ -157,6 +158,15 @@ class PeakMemory:
         return self.peak
 
 
+def prepared_cache(cache: Path) -> Path:
+    """``cache`` (an ``XDG_CACHE_HOME``) as ``make build`` leaves an instructor's: Cython's shared utility
+    module built, no student's ``.pyx``."""
+    builds = cache / "cs-conv-autograder" / "builds"
+    subprocess.run([sys.executable, "-m", "autograder", "prepare", "--cache", str(builds)], cwd=REPO, check=True,
+                   capture_output=True)
+    return cache
+
+
 def grade(course: Path, cache: Path, *args: str) -> dict:
     """``python -m course_tools.grading --course COURSE ARGS``: wall seconds, peak memory, its timings."""
     env = {**os.environ, "XDG_CACHE_HOME": str(cache), "PYTHONPATH": os.pathsep.join([str(REPO), str(COURSE_TOOLS)])}
@@ -253,12 +263,13 @@ def main(argv: list[str] | None = None) -> int:
         fast = None
         for workers in args.workers:
             copy = copy_course(course, scratch / f"fast-{workers}")
-            cache = scratch / f"cache-{workers}"
+            cache = prepared_cache(scratch / f"cache-{workers}")
             before = tree_digest(copy / "submitted")
             run = grade(copy, cache, "--workers", str(workers))
             changed += [copy.name] if tree_digest(copy / "submitted") != before else []
             report(f"default (submitted outputs kept), --workers {workers}", run, args.students, copy)
-            builds = [p for p in (cache / "cs-conv-autograder" / "builds").glob("*/*") if p.is_dir()]
+            builds = [p for p in (cache / "cs-conv-autograder" / "builds").glob("*/*")
+                      if p.is_dir() and p.parent.name != "shared"]  # not Cython's shared utility module
             print(f"  Cython builds in the cache: {len(builds)} for {len(pyx)} distinct .pyx")
             fast = fast or (copy, cache, workers)
 
@@ -273,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
             keep = names[:args.check_students]
             full = copy_course(course, scratch / "full", keep)
             before = tree_digest(full / "submitted")
-            run = grade(full, scratch / "cache-full", "--execute", "--force", "--workers", "1")
+            run = grade(full, prepared_cache(scratch / "cache-full"), "--execute", "--force", "--workers", "1")
             changed += [full.name] if tree_digest(full / "submitted") != before else []
             report("--execute --force --workers 1 (every notebook re-run, serial)", run, len(keep), full)
             fast_grades = {key: value for key, value in cell_grades(copy).items() if key[0] in keep}

@@ -11,7 +11,6 @@ compiler's reasons.
 from __future__ import annotations
 
 import os
-import shutil
 import tempfile
 from pathlib import Path
 
@@ -41,4 +40,4 @@ def seed_extension(package: Path) -> None:
         result = build_extension(staged.cython, default_cache_dir(), kernel_sandbox(), KERNEL_LIMITS, build)
         if result.ok and result.library is not None:
             # Copied now, so it is newer than the .pyx: the build cells find it up to date.
-            shutil.copy(result.library, package / result.library.name)
+            result.install(package)
