@@ -4,11 +4,13 @@ import copy
 import json
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import nbformat
 import pytest
 from nbgrader.api import Gradebook
+from sqlalchemy.exc import SAWarning
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "assignments"))
@@ -231,3 +233,126 @@ def test_a_conversion_reads_its_source_cells_once_and_the_next_conversion_afresh
     assert verdicts.conversion_source_cells(next_conversion)[name].nbgrader["points"] == 2.0
     resources["nbgrader"]["notebook"] = "02"
     assert verdicts.conversion_source_cells(resources) is None, "a reading is for the notebook it was made for"
+
+
+def release_cells(db_url: str, cells: dict[str, dict[str, tuple[float, str]]]) -> None:
+    """The gradebook as ``nbgrader generate_assignment cnn`` leaves it: for each notebook, its grade cells'
+    points and types (by grade id); a cell released before and not given again keeps its entry."""
+    with Gradebook(db_url) as gradebook:
+        gradebook.update_or_create_assignment("cnn")
+        for notebook, grade_cells in cells.items():
+            gradebook.update_or_create_notebook(notebook, "cnn")
+            for name, (points, cell_type) in grade_cells.items():
+                gradebook.update_or_create_grade_cell(name, notebook, "cnn", max_score=points, cell_type=cell_type)
+
+
+def points_by_notebook(db_url: str) -> dict:
+    """``points_table`` as it was read before it was one query: nbgrader's notebooks, then each one's cells."""
+    table = {}
+    with Gradebook(db_url) as gradebook:
+        for notebook in gradebook.find_assignment("cnn").notebooks:
+            for cell in notebook.grade_cells:
+                function = function_for(cell.name)
+                if function is not None and cell.cell_type == "code":
+                    table[function] = {"notebook": notebook.name, "task": TASKS[function].label,
+                                       "points": float(cell.max_score)}
+    return table
+
+
+@pytest.fixture
+def gradebook_url(tmp_path, monkeypatch) -> str:
+    monkeypatch.setenv("PATH", f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")  # for alembic
+    return f"sqlite:///{tmp_path / 'gradebook.db'}"
+
+
+def test_the_points_table_is_the_gradebooks_autograded_code_cells_notebook_by_notebook(gradebook_url):
+    release_cells(gradebook_url, {
+        "02_conv": {grade_id_for("conv_forward_naive"): (4, "code"), "q_written": (2, "markdown"),
+                    grade_id_for("relu_forward"): (1.5, "code")},
+        "01_vector": {grade_id_for("relu_forward"): (1, "code"), "check_imports": (1, "code")},
+        "03_pool": {grade_id_for("max_pool_forward_naive"): (3, "markdown")},  # not autograded
+    })
+    table = verdicts.points_table(gradebook_url, "cnn")
+    assert table == points_by_notebook(gradebook_url)
+    assert table == {
+        "relu_forward": {"notebook": "02_conv", "task": TASKS["relu_forward"].label, "points": 1.5},
+        "conv_forward_naive": {"notebook": "02_conv", "task": TASKS["conv_forward_naive"].label, "points": 4.0},
+    }, "of two notebooks' cells for one function, the later notebook's counts"
+    with pytest.raises(verdicts.AutograderError, match="no autograded cells for pool: generate the assignment"):
+        verdicts.points_table(gradebook_url, "pool")
+
+
+def test_a_gradebook_regenerated_between_two_notebooks_grades_the_next_in_its_new_points(tmp_path, gradebook_url,
+                                                                                         own_services):
+    fake = tmp_path / "fake_autograder.py"  # says which points it was given, and counts its runs
+    fake.write_text(stand_in_serve(
+        "json.dump({'tests': [], 'score': 0, 'output': json.load(open(sys.argv[sys.argv.index('--points') + 1]))},"
+        " open(request['out'], 'w'))\n"
+        f"open({str(tmp_path / 'runs')!r}, 'a').write('run\\n')"))
+    release_cells(gradebook_url, {"01": {grade_id_for("relu_forward"): (1, "code")}})
+    submission = tmp_path / "ann"
+    (submission / "cs_conv").mkdir(parents=True)
+    (submission / "cs_conv" / "layers.py").write_text("x = 1\n")
+    step = verdicts.RunAutograder(command=[sys.executable, str(fake)], results_dir=str(tmp_path / "verdicts"))
+
+    def judge(notebook: str) -> tuple[dict, int]:
+        """The step on one notebook: (the points the verdict is in, the autograder's runs so far)."""
+        resources = {"metadata": {"path": str(submission)},
+                     "nbgrader": {"db_url": gradebook_url, "assignment": "cnn", "notebook": notebook, "student": "ann"}}
+        _, out = step.preprocess(nbformat.v4.new_notebook(), resources)
+        return out["cs_conv"]["autograder"]["output"], len((tmp_path / "runs").read_text().splitlines())
+
+    assert judge("01") == (points_by_notebook(gradebook_url), 1)
+    with Gradebook(gradebook_url) as gradebook:  # SaveAutoGrades records notebook 01's grades
+        gradebook.add_student("ann")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SAWarning)  # nbgrader's add_submission trips SQLAlchemy's autoflush warning
+            gradebook.add_submission("cnn", "ann")
+        grade = gradebook.find_grade(grade_id_for("relu_forward"), "01", "cnn", "ann")
+        grade.auto_score, grade.needs_manual_grade = 1.0, False
+        gradebook.db.commit()
+    assert judge("02") == (points_by_notebook(gradebook_url), 1), "saved grades do not change the points"
+    # The instructor regenerates the assignment while formgrader runs: new points, a new notebook.
+    release_cells(gradebook_url, {"01": {grade_id_for("relu_forward"): (2, "code")},
+                                  "03": {grade_id_for("relu_backward"): (0.5, "code")}})
+    points, runs = judge("03")
+    assert runs == 2 and points == points_by_notebook(gradebook_url)
+    assert points["relu_forward"]["points"] == 2.0 and points["relu_backward"]["notebook"] == "03"
+
+
+def test_a_verdict_is_written_once_per_student_and_again_when_its_file_changed(tmp_path, gradebook_url,
+                                                                                own_services):
+    fake = tmp_path / "fake_autograder.py"  # its verdict: the submission's layers.py
+    fake.write_text(stand_in_serve("layers = open(request['path'] + '/cs_conv/layers.py').read()\n"
+                                   "json.dump({'tests': [], 'score': 0, 'output': layers}, open(request['out'], 'w'))"))
+    release_cells(gradebook_url, {"01": {grade_id_for("relu_forward"): (1, "code")}})
+    for student in ("ann", "bob"):  # the same files: one verdict for both
+        (tmp_path / student / "cs_conv").mkdir(parents=True)
+        (tmp_path / student / "cs_conv" / "layers.py").write_text("x = 1\n")
+    step = verdicts.RunAutograder(command=[sys.executable, str(fake)], results_dir=str(tmp_path / "verdicts"))
+    written = tmp_path / "verdicts" / "cnn"
+
+    def judge(student: str) -> dict:
+        """The step on one of ``student``'s notebooks: the verdict it hands on."""
+        resources = {"metadata": {"path": str(tmp_path / student)},
+                     "nbgrader": {"db_url": gradebook_url, "assignment": "cnn", "notebook": "01", "student": student}}
+        return step.preprocess(nbformat.v4.new_notebook(), resources)[1]["cs_conv"]["autograder"]
+
+    def on_disk(student: str) -> dict:
+        return json.loads((written / f"{student}.json").read_text())
+
+    verdict = judge("ann")
+    assert on_disk("ann") == verdict
+    first = (written / "ann.json").stat()
+    assert judge("ann") == verdict
+    again = (written / "ann.json").stat()
+    assert (again.st_ino, again.st_mtime_ns) == (first.st_ino, first.st_mtime_ns), "the same verdict, rewritten"
+    assert judge("bob") == verdict and on_disk("bob") == verdict, "a verdict cached for ann is bob's file too"
+    (written / "ann.json").unlink()
+    assert judge("ann") == verdict and on_disk("ann") == verdict, "a deleted file is written again"
+    (written / "ann.json").write_text('{"tests": []}')
+    assert judge("ann") == verdict and on_disk("ann") == verdict, "a replaced file is written again"
+    (tmp_path / "ann" / "cs_conv" / "layers.py").write_text("x = 2\n")
+    new = judge("ann")
+    assert new != verdict and on_disk("ann") == new, "a new verdict replaces the old one"
+    assert on_disk("bob") == verdict

@@ -7,8 +7,9 @@ A grade cell in this course holds no test, only a comment naming a student funct
 ``RunAutograder`` (before ``Execute``)
     grades the submission's folder as nbgrader copied it, before any of its notebooks' kernels
     has run, once per submission and version of the grader (``verdict_key``), and keeps the
-    results (in memory, and as JSON in ``results_dir`` for the exports). The grading is done by
-    a long-lived ``python -m autograder serve`` (``course_tools.autograder_service``). Under
+    results (in memory, and as JSON in ``results_dir`` for the exports, written once per verdict
+    and student: ``write_results``). The grading is done by a long-lived
+    ``python -m autograder serve`` (``course_tools.autograder_service``). Under
     ``make grade`` every student of a run is judged on one secret seed (its workers share it), so
     the grader's expected values for those inputs are computed once per worker; elsewhere
     (``nbgrader autograde``, formgrader) each submission gets a fresh secret seed of its own.
@@ -46,7 +47,7 @@ from cs_conv.tasks import TASKS
 from nbformat import v4
 from nbformat.notebooknode import NotebookNode, from_dict
 from nbgrader import utils
-from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.api import Assignment, Gradebook, GradeCell, MissingEntry, Notebook
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, List, Unicode
 
@@ -61,6 +62,9 @@ GRADER_SOURCES = ("autograder/**/*.py", "cs_conv/tasks.py")
 # One autograder run per distinct submission and grader per grading process, which may be a
 # formgrader server running for weeks (key: ``verdict_key``).
 _RESULTS: dict[str, dict] = {}
+# Each results.json this process wrote: the verdict's key, and the file's size and modification time
+# just after (``write_results``).
+_WRITTEN: dict[Path, tuple[str, int, int]] = {}
 
 
 def submission_digest(folder: Path) -> str:
@@ -109,19 +113,26 @@ def verdict_key(folder: Path, grader: str, command: list[str], seed: int, table:
 
 def points_table(db_url: str, assignment: str) -> dict[str, dict]:
     """Each autograded function's notebook, task and points, from the gradebook's grade cells: the
-    autograder's ``--points`` table (the Gradescope bundle's ``points.json`` has the same form)."""
+    autograder's ``--points`` table (the Gradescope bundle's ``points.json`` has the same form).
+
+    Read afresh on every call (``RunAutograder`` calls it for every notebook, so an assignment
+    regenerated while formgrader runs is graded in its new points from the next notebook on), in one
+    query where nbgrader's ``find_assignment(...).notebooks`` and each notebook's ``grade_cells`` take
+    one each. Notebooks come in nbgrader's order (by name), so of two notebooks with a grade cell for
+    one function the later one's counts, as when the cells were read notebook by notebook.
+    """
     table = {}
     with Gradebook(db_url) as gradebook:
-        try:
-            notebooks = gradebook.find_assignment(assignment).notebooks
-        except MissingEntry:
-            notebooks = []
-        for notebook in notebooks:
-            for cell in notebook.grade_cells:
-                function = function_for(cell.name)
-                if function is not None and cell.cell_type == "code":
-                    table[function] = {"notebook": notebook.name, "task": TASKS[function].label,
-                                       "points": float(cell.max_score)}
+        rows = (gradebook.db.query(Notebook.name, GradeCell.name, GradeCell.cell_type, GradeCell.max_score)
+                .join(Notebook, Notebook.id == GradeCell.notebook_id)
+                .join(Assignment, Assignment.id == Notebook.assignment_id)
+                .filter(Assignment.name == assignment)
+                .order_by(Notebook.name)
+                .all())
+    for notebook, name, cell_type, max_score in rows:
+        function = function_for(name)
+        if function is not None and cell_type == "code":
+            table[function] = {"notebook": notebook, "task": TASKS[function].label, "points": float(max_score)}
     if not table:
         raise AutograderError(f"the gradebook {db_url} has no autograded cells for {assignment}: "
                               "generate the assignment first")
@@ -222,8 +233,27 @@ class RunAutograder(NbGraderPreprocessor):
                                            log=target / f"{student}.log", table=table, grader=grader)
             self.log.info("Autograder: graded in %.2f s", time.perf_counter() - started)
         resources.setdefault("cs_conv", {})["autograder"] = _RESULTS[key]
-        (target / f"{student}.json").write_text(json.dumps(_RESULTS[key], indent=1))
+        write_results(target / f"{student}.json", key, _RESULTS[key])
         return nb, resources
+
+
+def write_results(path: Path, key: str, results: dict) -> None:
+    """Write ``results`` (the verdict cached under ``key``) to ``path`` as JSON, unless this process
+    wrote that verdict there last and the file is as it left it (same size and modification time).
+
+    ``RunAutograder`` runs for each of a submission's notebooks with the same verdict, which used to
+    be serialised and written again each time. A file deleted or replaced since (another grading of
+    that student, an instructor's edit) is written afresh, and so is a new verdict.
+    """
+    try:
+        found = path.stat()
+    except FileNotFoundError:
+        found = None
+    if found is not None and _WRITTEN.get(path) == (key, found.st_size, found.st_mtime_ns):
+        return
+    path.write_text(json.dumps(results, indent=1))
+    written = path.stat()
+    _WRITTEN[path] = (key, written.st_size, written.st_mtime_ns)
 
 
 def results_folder(db_url: str, configured: str = "") -> Path:
