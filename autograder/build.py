@@ -61,8 +61,9 @@ config = __import__("json").loads(sys.argv[1])
 sys.path.append(config["site"])
 os.chdir(config["build"])
 from Cython.Compiler import Main
+shared = {"shared_utility_qualified_name": config["shared"]} if config["shared"] else {}  # Cython 3.1's
 options = Main.CompilationOptions(Main.default_options, compiler_directives=config["directives"],
-                                  language_level=3, shared_utility_qualified_name=config["shared"])
+                                  language_level=3, **shared)
 result = Main.compile_single("cs_conv/im2col_cython.pyx", options, full_module_name="cs_conv.im2col_cython")
 if result.num_errors:
     sys.exit(2)
