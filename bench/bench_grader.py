@@ -9,7 +9,8 @@
 - warm: the same again, with the build now cached;
 - warm in one grading process: a second submission graded by a process that has graded one
   on the same secret seed (as grade-all's workers and the course's grade workers do), so
-  the grader's expected values are remembered (``autograder.memo``);
+  the grader's expected values are remembered (``autograder.memo``), and where its time went:
+  the checks' fresh processes, the requests to the student's code, and the grader's own work;
 - grade-all: ``--submissions`` copies of the solved kit with ``--workers`` 1 and 2
   (warm cache), reported as submissions per minute;
 - the sandbox's own costs: starting one (launcher, cgroup, namespaces, the fork server
@@ -23,6 +24,7 @@ Targets: warm under 20 s, cold under 60 s, and 2 workers at least 1.7x the throu
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shutil
 import statistics
@@ -30,7 +32,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,17 +117,47 @@ def sandbox_costs(submission: Path, sandboxes: int = 5, checks: int = 20) -> tup
     return statistics.median(starts), statistics.median(per_check)
 
 
-def warm_in_one_process(first: Path, second: Path, cache: Path) -> tuple[float, float]:
-    """Seconds for a process's first and second grading on one secret seed (build cached)."""
+@contextlib.contextmanager
+def time_in(*methods: str) -> Iterator[dict[str, list[float]]]:
+    """Wall seconds spent in each of these ``Student`` methods while the block runs (a list per method)."""
+    spent: dict[str, list[float]] = {name: [] for name in methods}
+    originals = {name: getattr(Student, name) for name in methods}
+
+    def timed_method(name: str) -> Callable[..., Any]:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            started = time.perf_counter()
+            try:
+                return originals[name](*args, **kwargs)
+            finally:
+                spent[name].append(time.perf_counter() - started)
+        return run
+
+    for name in methods:
+        setattr(Student, name, timed_method(name))
+    try:
+        yield spent
+    finally:
+        for name, original in originals.items():
+            setattr(Student, name, original)
+
+
+def warm_in_one_process(first: Path, second: Path, cache: Path) -> tuple[float, float, dict[str, list[float]]]:
+    """Seconds for a process's first and second grading on one secret seed (build cached), and where the
+    second one's time went: seconds in each of ``Student.precompile``, ``import_module`` (a check's fresh
+    process and its imports), ``call`` and ``setitem`` (a request: the student's code running, the arrays
+    both ways)."""
     settings = Settings(cache_dir=cache, seed=new_run_seed())
     seconds = []
-    for submission in (first, second):
-        started = time.perf_counter()
-        report = grade(submission, settings)
-        seconds.append(time.perf_counter() - started)
-        if report.error or report.score != report.max_score:
-            sys.exit(f"the solved kit did not grade in full: {report.error or report.score}")
-    return seconds[0], seconds[1]
+    with time_in("precompile", "import_module", "call", "setitem") as spent:
+        for submission in (first, second):
+            for times in spent.values():
+                times.clear()
+            started = time.perf_counter()
+            report = grade(submission, settings)
+            seconds.append(time.perf_counter() - started)
+            if report.error or report.score != report.max_score:
+                sys.exit(f"the solved kit did not grade in full: {report.error or report.score}")
+    return seconds[0], seconds[1], spent
 
 
 def main() -> None:
@@ -148,9 +182,16 @@ def main() -> None:
         print(f"one correct submission, warm (build cached):          {warm:6.1f} s   (target < 20 s)")
         two = root / "two"
         copy_solved(two)
-        first, second = warm_in_one_process(one, two, cache)
+        first, second, spent = warm_in_one_process(one, two, cache)
         print(f"in one grading process: first submission {first:6.1f} s, the next {second:6.1f} s "
               "(expected values remembered; target < 1 s)")
+        processes = sum(spent["precompile"]) + sum(spent["import_module"])
+        requests, asked = sum(spent["call"]) + sum(spent["setitem"]), len(spent["call"]) + len(spent["setitem"])
+        checks = len(spent["import_module"])
+        print(f"  the next one's time: {processes:.2f} s starting its sandbox and {checks} checks' "
+              f"fresh processes (bytecode, imports), {requests:.2f} s in {asked} requests (the student's "
+              f"code running, the arrays both ways), {second - processes - requests:.2f} s the grader's own "
+              "(inputs, references, judging)")
         many = root / "submitted"
         for k in range(args.submissions):
             copy_solved(many / f"student{k:02d}")
