@@ -126,7 +126,10 @@ def shared_library(cache_dir: Path) -> Path | None:
         steps = [[sys.executable, "-m", "cython", "--generate-shared", str(source)],
                  [compiler(), *CFLAGS, "-I", str(sysconfig.get_config_var("INCLUDEPY")), str(source), "-o", str(built)]]
         for step in steps:
-            if subprocess.run(step, capture_output=True, timeout=BUILD_SHARED_SECONDS).returncode != 0:
+            try:
+                if subprocess.run(step, capture_output=True, timeout=BUILD_SHARED_SECONDS).returncode != 0:
+                    return None
+            except (OSError, subprocess.TimeoutExpired):  # no such program, or it never finished
                 return None
         final = _store_entry(cache_dir / "shared", key, True, "", built)
     return final / library.name

@@ -109,7 +109,7 @@ def run_step(g: Grading) -> None:
     """
     assert g.staged is not None
     limits = g.settings.limits
-    student = Student(g.sandbox, g.staged.root, g.scratch / "run", g.settings.limits)
+    student = Student(g.sandbox, g.staged.root, g.scratch / "run", limits)
     try:
         if not g.staged.problem and g.budget.left() > 0:
             sources = [f"{PACKAGE}/{name}" for name in g.staged.files if name.endswith(".py")]

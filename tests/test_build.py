@@ -79,8 +79,9 @@ def test_shared_and_standalone_builds_never_share_a_cache_entry():
     assert source_key(SOURCES, True) == source_key(dict(SOURCES), True)
 
 
-def test_a_shared_module_that_does_not_compile_is_none_and_nothing_is_cached(tmp_path, monkeypatch):
-    monkeypatch.setattr(build, "compiler", lambda: shutil.which("false") or "/bin/false")
+@pytest.mark.parametrize("compiler", [shutil.which("false") or "/bin/false", "/no/such/compiler"])
+def test_a_shared_module_that_does_not_compile_is_none_and_nothing_is_cached(tmp_path, monkeypatch, compiler):
+    monkeypatch.setattr(build, "compiler", lambda: compiler)
     assert shared_library(tmp_path) is None
     assert not list(tmp_path.rglob(f"*{EXT_SUFFIX}"))
 

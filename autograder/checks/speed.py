@@ -7,10 +7,10 @@ receiving the result. Each repeat sends fresh inputs from the case's secret seed
 cached answer nor a table computed offline can stand in for the layer. The
 yardstick is the reference's plain loop layer for the same direction
 (``reference.conv_backward_loops`` for a backward case), also timed here, at most
-every two minutes, on the batch's first image: the loops go over the batch one image at a
-time, so their time for the batch is the batch size times that (their once-per-call costs
-are microseconds next to an image's milliseconds). A backward repeat is handed the cache of the student's own forward
-pass when that passes (``expect.cache_for``), as the other backward cases are.
+every two minutes, on one image: the loops go over the batch one image at a time, so their
+time for the batch is the batch size times that (their once-per-call costs are microseconds
+next to an image's milliseconds). A backward repeat is handed the cache of the student's own
+forward pass when that passes (``expect.cache_for``), as the other backward cases are.
 
 The student's median repeat is judged, not the best: a layer that was fast on one
 repeat (say one whose answer it had worked out beforehand) and slow on the rest is
@@ -73,20 +73,18 @@ def _measure_loops(kind: str, backward: bool) -> float:
     """Seconds the loop layer takes on a speed case's whole batch: its best on one image, times the batch."""
     rng = np.random.default_rng(0)
     if kind == "conv":
+        batch = CONV_X[0]
         x, w, b = rng.standard_normal((1, *CONV_X[1:])), rng.standard_normal(CONV_W), rng.standard_normal(CONV_W[0])
-        if backward:
-            dout = rng.standard_normal(reference.conv_forward(x, w, b, CONV_PARAM).shape)
-            one = _best_seconds(lambda: reference.conv_backward_loops(dout, x, w, CONV_PARAM), YARDSTICK_REPEATS)
-        else:
-            one = _best_seconds(lambda: reference.conv_forward_loops(x, w, b, CONV_PARAM), YARDSTICK_REPEATS)
-        return one * CONV_X[0]
-    x = rng.standard_normal((1, *POOL_X[1:]))
-    if backward:
-        dout = rng.standard_normal(reference.max_pool_forward(x, POOL_PARAM).shape)
-        one = _best_seconds(lambda: reference.pool_backward_loops(dout, x, POOL_PARAM, kind), YARDSTICK_REPEATS)
+        dout = rng.standard_normal(reference.conv_forward(x, w, b, CONV_PARAM).shape)
+        run = ((lambda: reference.conv_backward_loops(dout, x, w, CONV_PARAM)) if backward
+               else (lambda: reference.conv_forward_loops(x, w, b, CONV_PARAM)))
     else:
-        one = _best_seconds(lambda: reference.pool_forward_loops(x, POOL_PARAM, kind), YARDSTICK_REPEATS)
-    return one * POOL_X[0]
+        batch = POOL_X[0]
+        x = rng.standard_normal((1, *POOL_X[1:]))
+        dout = rng.standard_normal(reference.max_pool_forward(x, POOL_PARAM).shape)
+        run = ((lambda: reference.pool_backward_loops(dout, x, POOL_PARAM, kind)) if backward
+               else (lambda: reference.pool_forward_loops(x, POOL_PARAM, kind)))
+    return _best_seconds(run, YARDSTICK_REPEATS) * batch
 
 
 def _timed_case(function: str, yardstick: Callable[[], float], trial: Callable[[Context], float],
